@@ -1,0 +1,90 @@
+/**
+ * Runs the shared Redis session scripts through an ioredis client (standalone, Sentinel or
+ * Cluster): EVALSHA, and EVAL once when the server answers NOSCRIPT (after a restart, a
+ * failover to a replica that never saw the script, or SCRIPT FLUSH). EVAL caches the script on
+ * that server, so the next call is one EVALSHA again. Cluster routes each call by its first key,
+ * and every key of one script shares a slot (see ../redis/keys.ts).
+ *
+ * `defineCommand` would do the same but adds a method to the application's client; the adapter
+ * leaves the client as it found it.
+ *
+ * @module
+ */
+import type { Cluster, Redis } from "ioredis";
+import { SessionError } from "../../src/errors.ts";
+import type { RedisScript, ScriptRunner } from "../redis/script-runner.ts";
+
+/** The ioredis methods the runner uses; `Redis` and `Cluster` both have them. */
+type ScriptClient = Pick<Redis, "evalsha" | "eval" | "ping"> | Pick<Cluster, "evalsha" | "eval" | "ping">;
+
+async function sha1Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+/**
+ * A store error that says what failed. ioredis hangs the command's arguments on its errors
+ * (`error.command.args`), and the arguments of a write hold the session's data: the cause is
+ * passed on as a plain copy of the name, message and stack only.
+ */
+export function storeError(what: string, error: unknown): SessionError {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const cause = new Error(original.message);
+  cause.name = original.name;
+  if (original.stack) cause.stack = original.stack;
+  return new SessionError(
+    "ERR_SESSION_STORE",
+    `the ioredis store could not run ${what} (${original.name}: ${original.message}). Check that Redis is reachable, and the client's options (README, "Redis (ioredis)").`,
+    { cause },
+  );
+}
+
+export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
+  const scripts = client as ScriptClient;
+  // The SHA-1 of each script, computed once; the steady state reads it from `known` without
+  // waiting on a promise.
+  const known = new Map<RedisScript, string>();
+  const hashing = new Map<RedisScript, Promise<string>>();
+  function shaOf(script: RedisScript): Promise<string> {
+    let pending = hashing.get(script);
+    if (!pending) {
+      pending = sha1Hex(script.lua).then((sha) => {
+        known.set(script, sha);
+        return sha;
+      });
+      hashing.set(script, pending);
+    }
+    return pending;
+  }
+
+  return {
+    async run(script, keys, args) {
+      const sha = known.get(script) ?? (await shaOf(script));
+      const params = [keys.length, ...keys, ...args];
+      try {
+        return await scripts.evalsha(sha, ...(params as [number, ...(string | number)[]]));
+      } catch (error) {
+        if (!isNoScript(error)) throw storeError(`the ${script.name} script`, error);
+      }
+      try {
+        return await scripts.eval(script.lua, ...(params as [number, ...(string | number)[]]));
+      } catch (error) {
+        throw storeError(`the ${script.name} script`, error);
+      }
+    },
+
+    async ping() {
+      const started = performance.now();
+      try {
+        await scripts.ping();
+      } catch (error) {
+        throw storeError("PING", error);
+      }
+      return performance.now() - started;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * The seam between the Redis session logic (shared) and a Redis client (ioredis over TCP,
+ * @upstash/redis over HTTP). All session semantics live in Lua scripts in this folder; a
+ * client adapter only has to run a script atomically on the server.
+ *
+ * Web-standard: this folder is used by the Upstash adapter in workerd.
+ *
+ * @module
+ */
+
+/** A Lua script with the name it is reported under (events, errors). */
+export interface RedisScript {
+  readonly name: string;
+  readonly lua: string;
+}
+
+export interface ScriptRunner {
+  /**
+   * Runs `script` atomically with KEYS and ARGV, in one round trip in the steady state
+   * (EVALSHA, falling back to EVAL once on NOSCRIPT). Returns the raw reply: integers as
+   * numbers, bulk strings as strings, nil as null, arrays as arrays. Throws on a connection
+   * or server error; never returns an error as a value.
+   */
+  run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+
+  /** PING round trip in ms, for health. */
+  ping(): Promise<number>;
+}

@@ -1,0 +1,87 @@
+/**
+ * `npm test`: build, type-check, then the same cases on every runtime, and one closing line,
+ * `N passed, N failed`, summed over all of them. Every step runs even after a failure so the
+ * totals are complete; the exit code is non-zero when anything failed. Adding a runtime is one
+ * entry in `runners`. With CI=true, skipped or todo tests count as failed.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { countRunner, junitCounts, summarize, vitestCounts } from "./summary.mjs";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const reports = join(root, ".reports");
+
+/** What `bun test` runs (also `npm run test:bun`). */
+const bunSuites = [
+  "./test/shared",
+  "./test/redis/standalone.test.ts",
+  "./test/postgres/pg.test.ts",
+  "./test/upstash/upstash-store.test.ts",
+  "./test/bun",
+];
+
+const runners = [
+  { runtime: "checks", label: "build", command: ["tsup"] },
+  { runtime: "checks", label: "typecheck", command: ["tsc", "-p", "tsconfig.json"] },
+  { runtime: "checks", label: "typecheck (Web-standard)", command: ["tsc", "-p", "tsconfig.web.json"] },
+  {
+    runtime: "node", // and workerd: vitest runs test/runtimes/workerd.test.ts, and vitestCounts splits it out
+    label: "vitest (node, workerd, package)",
+    command: ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${join(reports, "vitest.json")}`],
+    report: join(reports, "vitest.json"),
+    read: (file) => vitestCounts(file, root),
+  },
+  {
+    runtime: "bun",
+    label: "bun test (shared cases, store conformance on ioredis/pg/Upstash, examples/bun)",
+    // Always paths: a bare `bun test` would also pick up the vitest-only files. Bun runs the
+    // adapter files as they are (it shims `vitest`), harness and throwaway servers included.
+    command: ["bun", "test", "--timeout=30000", ...bunSuites, "--reporter=junit", `--reporter-outfile=${join(reports, "bun.xml")}`],
+    report: join(reports, "bun.xml"),
+    read: junitCounts,
+  },
+  {
+    runtime: "deno",
+    label: "deno test (shared cases, Upstash cases)",
+    // A Node launcher: it bundles the suites, starts redis-server and the REST bridge for the
+    // Upstash cases, runs `deno test` with narrow permissions, and stops both by PID.
+    command: ["node", "test/deno/run.ts", join(reports, "deno.xml")],
+    report: join(reports, "deno.xml"),
+    read: junitCounts,
+  },
+];
+
+const env = {
+  ...process.env,
+  // node_modules/.bin first, so `#!/usr/bin/env node` tools get the Node 24 from the `node` package.
+  PATH: [join(root, "node_modules", ".bin"), process.env.PATH].join(delimiter),
+  NEXT_TELEMETRY_DISABLED: "1",
+  WRANGLER_SEND_METRICS: "false",
+  UPSTASH_DISABLE_TELEMETRY: "1",
+};
+
+// Stale reports would be counted as this run's.
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+
+const tally = {};
+for (const runner of runners) {
+  const [command, ...args] = runner.command;
+  console.log(`\n── ${runner.label}: ${runner.command.join(" ")}`);
+  const started = performance.now();
+  const run = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
+  if (run.error) console.error(`${runner.label}: ${run.error.message}`);
+  const exitCode = run.status ?? 1;
+  console.log(`── ${runner.label}: exit ${exitCode} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  for (const [runtime, counts] of Object.entries(countRunner(runner, exitCode))) {
+    const total = (tally[runtime] ??= { passed: 0, failed: 0, skipped: 0 });
+    for (const key of Object.keys(total)) total[key] += counts[key];
+  }
+}
+
+const { failed, breakdown, closing } = summarize(tally, process.env.CI === "true");
+console.log(`\n${breakdown}`);
+console.log(closing);
+process.exitCode = failed > 0 ? 1 : 0;

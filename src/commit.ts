@@ -1,0 +1,260 @@
+/**
+ * Committing a session: nothing changed -> no write and no cookie; changed -> compare-and-set
+ * with replay of the recorded operations; new, regenerated, re-keyed or sealed with an old
+ * key -> a fresh ticket in the Set-Cookie.
+ *
+ * @module
+ */
+import type { Context } from "./context.ts";
+import { clearingCookie, ticketCookie } from "./cookie.ts";
+import { SessionError } from "./errors.ts";
+import { isSessionRecord } from "./record.ts";
+import { replay, sessionState, type Session, type SessionState } from "./session.ts";
+import { handleOf, newSessionId, tagOf, userTag } from "./session-id.ts";
+import type { SessionRecord } from "./store.ts";
+import { sealTicket, type Snapshot, type TicketClaims } from "./ticket.ts";
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function nextRecord(state: SessionState, base: SessionRecord, now: number): SessionRecord {
+  const absoluteExpiresAt = state.absoluteChanged ? base.createdAt + state.absoluteMs : base.absoluteExpiresAt;
+  return {
+    userId: state.userId,
+    data: state.data,
+    version: base.version + 1,
+    createdAt: base.createdAt,
+    lastSeenAt: now,
+    expiresAt: Math.min(now + state.idleMs, absoluteExpiresAt),
+    absoluteExpiresAt,
+    idleTimeout: state.idleMs,
+  };
+}
+
+/**
+ * Compare-and-set `make(base)` over the record under the session's handle, re-reading and
+ * replaying the recorded operations on every conflict. Returns the record written, or null
+ * when the record vanished meanwhile (signed out or revoked elsewhere).
+ */
+async function compareAndSet(
+  ctx: Context,
+  state: SessionState,
+  make: (base: SessionRecord) => SessionRecord,
+): Promise<SessionRecord | null> {
+  const { store, config } = ctx;
+  const handle = state.handle!;
+  let base = state.record!;
+  for (let attempt = 0; ; attempt++) {
+    const next = make(base);
+    if (await ctx.storeCall("write", () => store.write(handle, next, base.version))) return next;
+    if (attempt >= config.conflictRetries) {
+      throw new SessionError(
+        "ERR_SESSION_CONFLICT",
+        `the session kept changing under ${attempt + 1} write attempts; raise conflictRetries or write the session less often.`,
+      );
+    }
+    ctx.emit?.({ type: "conflict-retried", handle, attempt: attempt + 1 });
+    // Full jitter spreads out writers that collided, so the next round mostly does not.
+    await wait(Math.random() * Math.min(250, 4 * 2 ** attempt));
+    const fresh = await ctx.storeCall("read", () => store.read(handle));
+    if (!fresh || !isSessionRecord(fresh.record)) return null;
+    base = fresh.record;
+    replay(state, base);
+  }
+}
+
+/**
+ * A new id: the old record is retired first, by compare-and-set, so a regenerate can neither
+ * bring back a session revoked meanwhile nor lose a parallel request's change (both show up
+ * as a conflict, and the replay sees them). Then the new record is created. A failure in
+ * between leaves the user signed out, never holding two live ids.
+ *
+ * The absolute lifetime carries over when the user stays the same: regenerating must not
+ * extend a session past its absolute expiry. Signing in (a new user) starts a new one.
+ * Returns false when the old record vanished (the commit then saves nothing).
+ */
+async function renew(ctx: Context, state: SessionState, now: number): Promise<boolean> {
+  const { store, emit } = ctx;
+  const previous = state.record ? state.handle : undefined;
+  let lifetime: { createdAt: number; absoluteExpiresAt: number } | undefined;
+  if (previous) {
+    // Retired: expiresAt now, so it reads as gone at once and counts as version 0 after.
+    const retired = await compareAndSet(ctx, state, (base) => ({ ...base, version: base.version + 1, lastSeenAt: now, expiresAt: now }));
+    if (!retired) return false;
+    if (retired.userId === state.userId) {
+      lifetime = {
+        createdAt: retired.createdAt,
+        absoluteExpiresAt: state.absoluteChanged ? retired.createdAt + state.absoluteMs : retired.absoluteExpiresAt,
+      };
+    }
+  }
+
+  const drawn = state.nextId ? await state.nextId : undefined;
+  state.nextId = undefined;
+  state.nextHandle = undefined;
+  // The id carries the user's tag; one drawn before userId changed is drawn again.
+  const tagFits = drawn && (state.userId === null || tagOf(drawn.sid) === userTag(state.userId));
+  const sid = tagFits ? drawn.sid : newSessionId(state.userId);
+  const handle = tagFits ? drawn.handle : await handleOf(sid);
+  const createdAt = lifetime?.createdAt ?? now;
+  const absoluteExpiresAt = lifetime?.absoluteExpiresAt ?? now + state.absoluteMs;
+  const record: SessionRecord = {
+    userId: state.userId,
+    data: state.data,
+    version: 1,
+    createdAt,
+    lastSeenAt: now,
+    expiresAt: Math.min(now + state.idleMs, absoluteExpiresAt),
+    absoluteExpiresAt,
+    idleTimeout: state.idleMs,
+  };
+  if (!(await ctx.storeCall("write", () => store.write(handle, record, 0)))) {
+    throw new SessionError(
+      "ERR_SESSION_STORE",
+      `the ${store.name} store already holds a record under a freshly drawn id (a retried commit, or a store that ignores versions); commit again.`,
+    );
+  }
+  if (previous) {
+    // The retired record is dead already; removing it is housekeeping and may fail harmlessly.
+    await ctx.storeCall("delete", () => store.delete(previous)).catch(() => {});
+    if (state.ticket) ctx.cache.delete(state.ticket);
+    emit?.({ type: "regenerated", handle, previous });
+  } else {
+    emit?.({ type: "created", handle });
+  }
+  Object.assign(state, { sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId });
+  return true;
+}
+
+/** The cookie cache's copy of the session, trusted until `validUntil`. */
+function snapshotOf(ctx: Context, record: SessionRecord, now: number): Snapshot {
+  const include = ctx.config.cookieCacheInclude;
+  return {
+    userId: record.userId,
+    version: record.version,
+    data: include ? include(record.data) : record.data,
+    complete: include === undefined,
+    createdAt: record.createdAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    idleTimeout: record.idleTimeout,
+    validUntil: Math.min(now + ctx.config.cookieCacheMs, record.expiresAt, record.absoluteExpiresAt),
+  };
+}
+
+async function seal(ctx: Context, state: SessionState, now: number): Promise<string> {
+  const record = state.record!;
+  const key = ctx.activeKey(now);
+  const previousKid = state.kid;
+  const claims: TicketClaims = { sid: state.sid!, exp: Math.ceil(record.absoluteExpiresAt / 1000) };
+  let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now) : undefined;
+  let ticket = await sealTicket(snapshot ? { ...claims, snapshot } : claims, key);
+  if (snapshot && ctx.config.cookie.name.length + 1 + ticket.length > ctx.config.maxCookieBytes) {
+    // Too much data to ride along: this ticket goes without a snapshot rather than be refused.
+    snapshot = undefined;
+    ticket = await sealTicket(claims, key);
+  }
+  if (previousKid && previousKid !== key.id) {
+    ctx.emit?.({ type: "resealed", handle: state.handle!, kid: key.id, fromKid: previousKid });
+  }
+  if (state.ticket) ctx.cache.delete(state.ticket);
+  // The next request carries exactly this string: remember it so it costs no decrypt.
+  ctx.cache.set(ticket, {
+    sid: state.sid!,
+    handle: state.handle!,
+    expiresAt: record.absoluteExpiresAt,
+    kid: key.id,
+    validUntil: Math.min(record.absoluteExpiresAt, key.notAfter),
+    ...(snapshot && { snapshot }),
+  });
+  Object.assign(state, { ticket, kid: key.id, hadCookie: true, snapshotStale: false });
+  return ticketCookie(ctx.config.cookie, ticket, record.absoluteExpiresAt, now);
+}
+
+function forget(ctx: Context, state: SessionState): void {
+  if (state.ticket) ctx.cache.delete(state.ticket);
+  Object.assign(state, {
+    record: null, sid: undefined, handle: undefined, kid: undefined, ticket: undefined, hadCookie: false,
+    ops: [], absoluteChanged: false, regenerate: false, nextId: undefined, nextHandle: undefined,
+  });
+}
+
+export async function commitSession(ctx: Context, session: Session<object>): Promise<string | null> {
+  const state = sessionState(session);
+  if (state?.owner !== ctx.owner) {
+    throw new SessionError("ERR_SESSION_STATE", "commit got a session that this manager did not read; commit it with its own manager.");
+  }
+  const { config, store, emit } = ctx;
+  const now = config.clock();
+
+  if (state.degraded) {
+    // Read while the store was down. A read-only request goes through; a change (sign-in,
+    // sign-out, data) cannot be saved, and pretending it was would be worse than a 503.
+    if (state.ops.length > 0 || state.regenerate || state.destroy) {
+      throw new SessionError("ERR_SESSION_STORE", "the session store is unavailable, so this session's changes cannot be saved; try again shortly.");
+    }
+    return null;
+  }
+
+  if (state.destroy) {
+    const handle = state.record ? state.handle : undefined;
+    if (handle) {
+      await ctx.storeCall("delete", () => store.delete(handle));
+      emit?.({ type: "destroyed", handle });
+    }
+    const clear = state.hadCookie;
+    forget(ctx, state);
+    return clear ? clearingCookie(config.cookie) : null;
+  }
+
+  const changed = state.ops.length > 0;
+  if (state.fromSnapshot === "partial" && state.record && (changed || state.regenerate)) {
+    // A partial snapshot lacks keys a write would drop: start from the full record.
+    const fresh = await ctx.storeCall("read", () => store.read(state.handle!));
+    if (!fresh || !isSessionRecord(fresh.record)) {
+      emit?.({ type: "invalid", reason: "not-found", handle: state.handle! });
+      forget(ctx, state);
+      return null;
+    }
+    state.record = fresh.record;
+    replay(state, fresh.record);
+  }
+  state.fromSnapshot = false;
+  const absoluteBefore = state.record?.absoluteExpiresAt;
+  const versionBefore = state.record?.version;
+  // Signing in as someone (or someone else) is a privilege change: it gets a new id, which
+  // also moves the session under the new user's tag (see session-id.ts).
+  if (state.record && state.userId !== null && state.userId !== state.record.userId) state.regenerate = true;
+  let saved = true;
+  if (state.regenerate || (!state.record && changed)) {
+    saved = await renew(ctx, state, now);
+  } else if (state.record && changed) {
+    const written = await compareAndSet(ctx, state, (base) => nextRecord(state, base, config.clock()));
+    if (written) state.record = written;
+    saved = written !== null;
+  }
+  if (!saved) {
+    // The record vanished under this request (signed out elsewhere, or regenerated by a
+    // parallel request). Writing would resurrect it; clearing the cookie could undo the
+    // parallel sign-in's new cookie. So: drop the changes, leave the cookie alone.
+    emit?.({ type: "invalid", reason: "not-found", handle: state.handle! });
+    forget(ctx, state);
+    return null;
+  }
+  state.ops = [];
+  state.absoluteChanged = false;
+
+  const record = state.record;
+  if (!record) {
+    // A ticket that can never open again (expired, or its key retired) is cleared. A record
+    // the store did not find is not: a replica that lags or a store that fails over can
+    // answer "not found" for a moment, and clearing would make that moment a logout.
+    const dead = state.hadCookie && (state.invalidReason === "expired" || state.invalidReason === "key-retired");
+    state.hadCookie = false;
+    return dead ? clearingCookie(config.cookie) : null;
+  }
+  // With the cookie cache on, a ticket also goes out when its snapshot is out of date: the
+  // session was read from the store (the snapshot had expired) or has just been written.
+  const snapshotDue = config.cookieCacheMs > 0 && (state.snapshotStale || record.version !== versionBefore);
+  const needsTicket =
+    state.ticket === undefined || state.kid !== ctx.activeKey(now).id || record.absoluteExpiresAt !== absoluteBefore || snapshotDue;
+  return needsTicket ? seal(ctx, state, now) : null;
+}

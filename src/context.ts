@@ -1,0 +1,97 @@
+/**
+ * What every manager operation shares: resolved options, the store, the keyring, the ticket
+ * cache, the event emitter, and the one way a store is called (so a store fault is always an
+ * ERR_SESSION_STORE with an event, never "no session").
+ *
+ * @module
+ */
+import { SessionError } from "./errors.ts";
+import { safeEmitter, type EventListener } from "./events.ts";
+import { Keyring, type RingKey } from "./keyring.ts";
+import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.ts";
+import type { SessionState } from "./session.ts";
+import type { SessionStore } from "./store.ts";
+import { TicketCache } from "./ticket-cache.ts";
+
+export interface Context {
+  config: ResolvedOptions;
+  store: SessionStore;
+  keyring: Keyring;
+  cache: TicketCache;
+  emit: EventListener | undefined;
+  /** Marks the sessions this manager read, so another manager cannot commit them. */
+  owner: object;
+  storeCall<T>(operation: string, call: () => Promise<T>): Promise<T>;
+  newState(partial: Partial<SessionState>): SessionState;
+  /** The key that seals now; throws ERR_SESSION_NO_ACTIVE_KEY when every key has retired. */
+  activeKey(now: number): RingKey;
+}
+
+const NO_ACTIVE_KEY =
+  "every key's notAfter has passed, so no key can seal a ticket. Add a new key in front: npx cloakroom keygen";
+
+export function createContext(options: SessionsOptions): Context {
+  const config = resolveOptions(options);
+  const { store } = config;
+  const keyring = new Keyring(config.keys);
+  if (!keyring.sealingKey(config.clock())) throw new SessionError("ERR_SESSION_NO_ACTIVE_KEY", NO_ACTIVE_KEY);
+  const emit = safeEmitter(config.onEvent);
+  const owner = {};
+
+  return {
+    config,
+    store,
+    keyring,
+    cache: new TicketCache(config.ticketCacheSize),
+    emit,
+    owner,
+
+    async storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+      try {
+        return await call();
+      } catch (error) {
+        emit?.({ type: "store-error", store: store.name, operation, error });
+        if (error instanceof SessionError) throw error;
+        throw new SessionError(
+          "ERR_SESSION_STORE",
+          `the ${store.name} store failed during ${operation}. Check the store's connection and health (the cause is attached).`,
+          { cause: error },
+        );
+      }
+    },
+
+    newState(partial: Partial<SessionState>): SessionState {
+      return {
+        owner,
+        ticket: undefined,
+        hadCookie: false,
+        sid: undefined,
+        handle: undefined,
+        kid: undefined,
+        record: null,
+        data: {},
+        userId: null,
+        readUserId: null,
+        ops: [],
+        idleMs: config.idleTimeoutMs,
+        absoluteMs: config.absoluteTimeoutMs,
+        absoluteChanged: false,
+        regenerate: false,
+        nextId: undefined,
+        nextHandle: undefined,
+        destroy: false,
+        invalidReason: null,
+        degraded: false,
+        fromSnapshot: false,
+        snapshotStale: false,
+        ...partial,
+      };
+    },
+
+    activeKey(now: number): RingKey {
+      const key = keyring.sealingKey(now);
+      if (!key) throw new SessionError("ERR_SESSION_NO_ACTIVE_KEY", NO_ACTIVE_KEY);
+      return key;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * Typed life-cycle events. Events carry the public handle (a SHA-256 of the session id),
+ * never the id, the ticket or a secret, so they can go straight to a log.
+ *
+ * @module
+ */
+
+/** Why a cookie read as "no session". */
+export type InvalidReason =
+  /** Not a well-formed ticket: wrong shape, bad base64url, bad header or payload JSON. */
+  | "malformed"
+  /** Well-formed but not ours: other algorithms, extra or compression headers, failed tag. */
+  | "forged"
+  /** The `kid` is not in the key list. */
+  | "unknown-key"
+  /** The key exists but its `notAfter` has passed. */
+  | "key-retired"
+  /** The ticket's absolute expiry, or the record's idle or absolute expiry, has passed. */
+  | "expired"
+  /** The cookie is longer than `maxCookieBytes`; rejected before any decoding. */
+  | "too-large"
+  /** A valid ticket whose record is gone: signed out, revoked, or expired in the store. */
+  | "not-found"
+  /** The store returned a record that is not what cloakroom writes. */
+  | "corrupt";
+
+/** How a read ended: with a session, without a cookie, with a bad one, or with the store down. */
+export type ReadOutcome = "session" | "anonymous" | "invalid" | "unavailable";
+
+export type SessionEvent =
+  | { type: "read"; outcome: ReadOutcome }
+  | { type: "created"; handle: string }
+  | { type: "invalid"; reason: InvalidReason; handle?: string }
+  | { type: "touched"; handle: string }
+  | { type: "resealed"; handle: string; kid: string; fromKid: string }
+  | { type: "opened"; kid: string }
+  | { type: "regenerated"; handle: string; previous: string }
+  | { type: "destroyed"; handle: string }
+  | { type: "revoked"; userId: string; count: number }
+  | { type: "conflict-retried"; handle: string; attempt: number }
+  | { type: "store-error"; store: string; operation: string; error: unknown }
+  /** A guarded store's call finished (see guardedStore); `ms` is its latency. */
+  | { type: "store-call"; store: string; operation: string; ms: number; ok: boolean }
+  /** A guarded store's circuit breaker moved. */
+  | { type: "breaker"; store: string; from: "closed" | "open" | "half-open"; to: "closed" | "open" | "half-open" };
+
+export type EventListener = (event: SessionEvent) => void;
+
+/** A listener that throws must never break a request. */
+export function safeEmitter(listener: EventListener | undefined): EventListener | undefined {
+  if (!listener) return undefined;
+  return (event) => {
+    try {
+      listener(event);
+    } catch {
+      // Observability is best effort by design.
+    }
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * For any `(Request) => Response` server with no framework: `Bun.serve`, `Deno.serve`, a
+ * Worker's `fetch`. Reads the session, runs the handler, commits, and sets the cookie on the
+ * handler's response. A store fault answers 503 (or goes on anonymous, by policy); it never
+ * reads as "signed out".
+ *
+ * @example
+ * Bun.serve({
+ *   fetch: withSession(sessions, async (request, session) => {
+ *     session.update("count", (n = 0) => n + 1);
+ *     return Response.json({ count: session.get("count") });
+ *   }),
+ * });
+ *
+ * @module
+ */
+import { SessionError } from "../errors.ts";
+import { isUnavailable, unavailableResponse } from "./unavailable.ts";
+import type { Sessions } from "../manager.ts";
+import type { Session } from "../session.ts";
+
+export interface WithSessionOptions {
+  /** @default "fail-closed" */
+  onStoreError?: "fail-closed" | "anonymous";
+  /** The response when the store fails (fail-closed). @default a 503 JSON answer with Retry-After: 1 */
+  onUnavailable?: (request: Request, error: SessionError) => Response | Promise<Response>;
+}
+
+
+
+
+/** Responses from `fetch()` have immutable headers; copy one before adding to them. */
+function withCookie(response: Response, setCookie: string): Response {
+  let out = response;
+  try {
+    out.headers.append("set-cookie", setCookie);
+  } catch {
+    out = new Response(response.body, response);
+    out.headers.append("set-cookie", setCookie);
+  }
+  out.headers.set("cache-control", "no-store");
+  return out;
+}
+
+export function withSession<Data extends object = Record<string, unknown>, Extra extends unknown[] = []>(
+  sessions: Sessions<Data>,
+  handler: (request: Request, session: Session<Data>, ...extra: Extra) => Response | Promise<Response>,
+  options: WithSessionOptions = {},
+): (request: Request, ...extra: Extra) => Promise<Response> {
+  if (!sessions || typeof sessions.read !== "function" || typeof sessions.commit !== "function") {
+    throw new SessionError("ERR_SESSION_CONFIG", "withSession needs the manager returned by createSessions().");
+  }
+  if (typeof handler !== "function") {
+    throw new SessionError("ERR_SESSION_CONFIG", "withSession needs a handler (request, session) => Response.");
+  }
+  const policy = options.onStoreError ?? "fail-closed";
+  if (policy !== "fail-closed" && policy !== "anonymous") {
+    throw new SessionError("ERR_SESSION_CONFIG", `withSession onStoreError must be "fail-closed" or "anonymous"; got ${String(policy)}.`);
+  }
+  const unavailable = options.onUnavailable ?? unavailableResponse;
+  const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
+
+  return async (request, ...extra) => {
+    let session: Session<Data>;
+    try {
+      session = await sessions.read(request, readOptions);
+    } catch (error) {
+      if (isUnavailable(error)) return unavailable(request, error);
+      throw error;
+    }
+    // A handler that throws has its changes dropped: the error propagates, nothing is saved.
+    const response = await handler(request, session, ...extra);
+    let setCookie: string | null;
+    try {
+      setCookie = await sessions.commit(session);
+    } catch (error) {
+      if (isUnavailable(error)) return unavailable(request, error);
+      throw error;
+    }
+    return setCookie ? withCookie(response, setCookie) : response;
+  };
+}

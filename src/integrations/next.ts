@@ -1,0 +1,196 @@
+/**
+ * Next.js bindings (App Router, Next 15 and 16): two functions, the same in every place a
+ * Next app touches a session.
+ *
+ * - `readSession(sessions, source)` takes what that place has: `await cookies()` from
+ *   `next/headers` in a Server Component, Server Action or Route Handler, or the request in
+ *   `proxy.ts` (the Next 16 name for middleware) and in a Route Handler.
+ * - `commitSession(sessions, session, target)` saves what changed and hands the Set-Cookie to
+ *   `await cookies()` (Server Actions, Route Handlers) or to the `NextResponse` that
+ *   `proxy.ts` returns.
+ *
+ * Like iron-session, nothing here imports `next`: the parameters are typed by the few methods
+ * used, so any object shaped like `cookies()` works (a test's Map-backed fake included), and
+ * the module stays Web-standard. A Route Handler can also use `withSession` from "cloakroom",
+ * since it is a `(Request) => Response` function.
+ *
+ * @example
+ * // app/actions.ts
+ * "use server";
+ * import { cookies } from "next/headers";
+ * import { redirect } from "next/navigation";
+ * import { commitSession, readSession } from "cloakroom/next";
+ *
+ * export async function signIn(form: FormData) {
+ *   const jar = await cookies();
+ *   const session = await readSession(sessions, jar);
+ *   session.userId = String(form.get("user"));
+ *   await session.regenerate();
+ *   await commitSession(sessions, session, jar);
+ *   redirect("/account");
+ * }
+ *
+ * @module
+ */
+import { parseSetCookie } from "cookie";
+import type { CookieSource } from "../cookie.ts";
+import { SessionError } from "../errors.ts";
+import type { ReadOptions, Sessions } from "../manager.ts";
+import type { Session } from "../session.ts";
+
+/** The cookie attributes cloakroom passes to `set` and `delete`; a subset of Next's `ResponseCookie`. */
+export interface NextCookieOptions {
+  httpOnly?: boolean;
+  secure?: boolean;
+  sameSite?: "lax" | "strict" | "none";
+  path?: string;
+  domain?: string;
+  partitioned?: boolean;
+  /** Seconds; absent for a browser-session cookie (`cookie.persistent: false`). */
+  maxAge?: number;
+  expires?: Date;
+}
+
+/**
+ * Anything shaped like `await cookies()` from `next/headers`, or `NextResponse.cookies`.
+ * `delete` gets the cookie's attributes, not just its name: a `__Host-` cookie is only
+ * replaced by a Set-Cookie that is `Secure` with `Path=/`, so `delete(name)` alone would
+ * leave the browser holding it. Next's `delete` accepts that object form.
+ */
+export interface NextCookies {
+  get(name: string): { value: string } | undefined;
+  set(name: string, value: string, options: NextCookieOptions): unknown;
+  delete(cookie: { name: string } & Omit<NextCookieOptions, "maxAge" | "expires">): unknown;
+}
+
+/** Where a session can be read from: `cookies()` (awaited or not), a `Request`/`NextRequest`, or `Headers`. */
+export type NextSessionSource =
+  | Pick<NextCookies, "get">
+  | PromiseLike<Pick<NextCookies, "get">>
+  | Request
+  | Headers;
+
+/** Where a commit's cookie goes: `cookies()` (awaited or not), or a `NextResponse` (its `cookies`). */
+export type NextCommitTarget = NextCookies | PromiseLike<NextCookies> | { cookies: NextCookies };
+
+/** Tickets are base64url and dots; decoding would only let odd input cost more. */
+const verbatim = (value: string): string => value;
+
+function checkSessions(sessions: unknown, name: string): void {
+  const candidate = sessions as Partial<Sessions> | undefined;
+  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commit !== "function" || typeof candidate.cookieName !== "string") {
+    throw new SessionError("ERR_SESSION_CONFIG", `${name} needs the manager returned by createSessions() as its first argument.`);
+  }
+}
+
+const hasMethod = (value: unknown, method: string): boolean =>
+  typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[method] === "function";
+
+/** The `Cookie` header the core reads, built from a cookie store's one cookie that matters. */
+function sourceOf(source: unknown, cookieName: string): CookieSource {
+  if (hasMethod((source as { headers?: unknown } | null)?.headers, "get")) return source as Request;
+  if (hasMethod(source, "get")) {
+    const cookie: unknown = (source as { get(name: string): unknown }).get(cookieName);
+    if (typeof cookie === "object" && cookie !== null && typeof (cookie as { value?: unknown }).value === "string") {
+      return `${cookieName}=${(cookie as { value: string }).value}`;
+    }
+    // Headers (its get returns a string or null): the core reads its Cookie header.
+    if (typeof cookie === "string" || cookie === null) return source as Headers;
+    return null;
+  }
+  return source as CookieSource;
+}
+
+/**
+ * Reads the session: from `await cookies()` in Server Components, Server Actions and Route
+ * Handlers, or from the request in `proxy.ts`. With the `cookieCache` option on, a read inside
+ * the cache window makes no store call, which is what a proxy that runs on every request
+ * wants. A store fault throws `ERR_SESSION_STORE` (never "signed out"), unless
+ * `{ onStoreError: "anonymous" }` asks for a degraded anonymous session instead.
+ *
+ * @example
+ * // app/account/page.tsx (a Server Component: it reads, it cannot set cookies)
+ * const session = await readSession(sessions, await cookies());
+ * if (session.userId === null) redirect("/login");
+ *
+ * @example
+ * // proxy.ts
+ * export async function proxy(request: NextRequest) {
+ *   const session = await readSession(sessions, request);
+ *   if (session.userId === null) return NextResponse.redirect(new URL("/login", request.url));
+ *   const response = NextResponse.next();
+ *   await commitSession(sessions, session, response); // a fresh cookie-cache snapshot when due
+ *   return response;
+ * }
+ */
+export async function readSession<Data extends object>(
+  sessions: Sessions<Data>,
+  source: NextSessionSource,
+  options?: ReadOptions,
+): Promise<Session<Data>> {
+  checkSessions(sessions, "readSession");
+  return sessions.read(sourceOf(await source, sessions.cookieName), options);
+}
+
+function cookiesOf(target: unknown): NextCookies {
+  // Headers has set and delete too, but setting a header named after the cookie is no cookie.
+  const isHeaders = typeof Headers !== "undefined" && target instanceof Headers;
+  if (!isHeaders && hasMethod(target, "set") && hasMethod(target, "delete")) return target as NextCookies;
+  const cookies = (target as { cookies?: unknown } | null)?.cookies;
+  if (hasMethod(cookies, "set") && hasMethod(cookies, "delete")) return cookies as NextCookies;
+  throw new SessionError(
+    "ERR_SESSION_CONFIG",
+    "commitSession needs somewhere to put the cookie: `await cookies()` from next/headers (in a Server Action or Route Handler) or the NextResponse proxy.ts returns. For a plain Response, use withSession from cloakroom.",
+  );
+}
+
+/** Hands one Set-Cookie value to a cookie store, attribute for attribute. */
+function applySetCookie(jar: NextCookies, setCookie: string): void {
+  const parsed = parseSetCookie(setCookie, { decode: verbatim });
+  const attributes: Omit<NextCookieOptions, "maxAge" | "expires"> = {};
+  if (parsed.httpOnly) attributes.httpOnly = true;
+  if (parsed.secure) attributes.secure = true;
+  if (parsed.partitioned) attributes.partitioned = true;
+  if (typeof parsed.sameSite === "string") attributes.sameSite = parsed.sameSite;
+  if (parsed.path !== undefined) attributes.path = parsed.path;
+  if (parsed.domain !== undefined) attributes.domain = parsed.domain;
+  if (!parsed.value || parsed.maxAge === 0) {
+    jar.delete({ name: parsed.name, ...attributes });
+    return;
+  }
+  jar.set(parsed.name, parsed.value, {
+    ...attributes,
+    ...(parsed.maxAge !== undefined && { maxAge: parsed.maxAge }),
+    ...(parsed.expires !== undefined && { expires: parsed.expires }),
+  });
+}
+
+/**
+ * Saves what changed and sets the cookie when the ticket changed (sign-in, regenerate,
+ * sign-out, a re-seal with a new key, a fresh cookie-cache snapshot). Returns the Set-Cookie
+ * value, or null when the browser's cookie stays as it is.
+ *
+ * Call it in Server Actions, Route Handlers and `proxy.ts`. Not in a Server Component: Next
+ * refuses cookie changes while rendering, so a page reads the session and leaves committing
+ * to an action, a handler or the proxy.
+ *
+ * @example
+ * // a Server Action
+ * const jar = await cookies();
+ * const session = await readSession(sessions, jar);
+ * session.destroy();
+ * await commitSession(sessions, session, jar); // deletes the cookie
+ * redirect("/login");
+ */
+export async function commitSession<Data extends object>(
+  sessions: Sessions<Data>,
+  session: Session<Data>,
+  target: NextCommitTarget,
+): Promise<string | null> {
+  checkSessions(sessions, "commitSession");
+  // Checked before the commit: a store write whose cookie has nowhere to go would be lost.
+  const jar = cookiesOf(await target);
+  const setCookie = await sessions.commit(session);
+  if (setCookie) applySetCookie(jar, setCookie);
+  return setCookie;
+}

@@ -1,0 +1,134 @@
+/**
+ * Reading a session: cookie -> ticket (remembered, or opened) -> handle -> one store call.
+ * Bad input of any kind reads as a new, empty session with an `invalid` event and never
+ * reaches the store; a store fault throws.
+ *
+ * @module
+ */
+import type { Context } from "./context.ts";
+import { cookieHeaderOf, findTicket, type CookieSource } from "./cookie.ts";
+import { SessionError } from "./errors.ts";
+import type { InvalidReason } from "./events.ts";
+import { isSessionRecord } from "./record.ts";
+import { Session } from "./session.ts";
+import { handleOf } from "./session-id.ts";
+import { openTicket } from "./ticket.ts";
+
+/** What to do when the store cannot be reached: throw ERR_SESSION_STORE, or go on anonymous. */
+export type StoreErrorPolicy = "throw" | "anonymous";
+
+export interface ReadOptions {
+  /**
+   * "throw" (the default) raises ERR_SESSION_STORE, which the integrations answer with 503
+   * ("fail closed"). "anonymous" returns an empty session marked `isDegraded`, whose commit
+   * saves nothing and leaves the cookie alone: for pages that can be served signed out.
+   * @default "throw"
+   */
+  onStoreError?: StoreErrorPolicy;
+}
+
+function anonymous<Data extends object>(ctx: Context, hadCookie: boolean, reason: InvalidReason | null, handle?: string): Session<Data> {
+  if (reason) ctx.emit?.(handle ? { type: "invalid", reason, handle } : { type: "invalid", reason });
+  ctx.emit?.({ type: "read", outcome: reason ? "invalid" : "anonymous" });
+  return new Session<Data>(ctx.newState({ hadCookie, invalidReason: reason }));
+}
+
+export async function readSession<Data extends object>(ctx: Context, source: CookieSource, options: ReadOptions = {}): Promise<Session<Data>> {
+  try {
+    return await readFromStore<Data>(ctx, source);
+  } catch (error) {
+    if (options.onStoreError !== "anonymous" || !(error instanceof SessionError) || error.code !== "ERR_SESSION_STORE") throw error;
+    ctx.emit?.({ type: "read", outcome: "unavailable" });
+    return new Session<Data>(ctx.newState({ hadCookie: true, degraded: true }));
+  }
+}
+
+async function readFromStore<Data extends object>(ctx: Context, source: CookieSource): Promise<Session<Data>> {
+  const { config, cache, store, emit } = ctx;
+  const now = config.clock();
+  const found = findTicket(cookieHeaderOf(source), config.cookie.name, config.maxCookieBytes);
+  if (found.kind === "none") return anonymous(ctx, false, null);
+  if (found.kind === "too-large") return anonymous(ctx, true, "too-large");
+  const ticket = found.ticket;
+
+  let entry = cache.get(ticket, now);
+  if (!entry) {
+    const opened = await openTicket(ticket, ctx.keyring, now);
+    if (!opened.ok) return anonymous(ctx, true, opened.reason);
+    const expiresAt = opened.claims.exp * 1000;
+    entry = {
+      sid: opened.claims.sid,
+      handle: await handleOf(opened.claims.sid),
+      expiresAt,
+      kid: opened.key.id,
+      validUntil: Math.min(expiresAt, opened.key.notAfter),
+      ...(opened.claims.snapshot && { snapshot: opened.claims.snapshot }),
+    };
+    cache.set(ticket, entry);
+  }
+  emit?.({ type: "opened", kid: entry.kid });
+
+  const handle = entry.handle;
+  const snapshot = entry.snapshot;
+  if (config.cookieCacheMs > 0 && snapshot && snapshot.validUntil > now) {
+    // The cookie cache: trusted for a few seconds, no store call. Sealed at validUntil - maxAge.
+    const lastSeenAt = snapshot.validUntil - config.cookieCacheMs;
+    emit?.({ type: "read", outcome: "session" });
+    return new Session<Data>(
+      ctx.newState({
+        ticket,
+        hadCookie: true,
+        sid: entry.sid,
+        handle,
+        kid: entry.kid,
+        record: {
+          userId: snapshot.userId,
+          data: snapshot.data,
+          version: snapshot.version,
+          createdAt: snapshot.createdAt,
+          lastSeenAt,
+          expiresAt: Math.min(lastSeenAt + snapshot.idleTimeout, snapshot.absoluteExpiresAt),
+          absoluteExpiresAt: snapshot.absoluteExpiresAt,
+          idleTimeout: snapshot.idleTimeout,
+        },
+        data: { ...snapshot.data },
+        userId: snapshot.userId,
+        readUserId: snapshot.userId,
+        idleMs: snapshot.idleTimeout,
+        absoluteMs: snapshot.absoluteExpiresAt - snapshot.createdAt,
+        fromSnapshot: snapshot.complete ? "complete" : "partial",
+      }),
+    );
+  }
+
+  const result = await ctx.storeCall("read", () => store.read(handle, { now, interval: config.touchIntervalMs }));
+  if (!result) {
+    // The entry stays: should the cookie come back, it costs a store call but no decrypt.
+    return anonymous(ctx, true, "not-found", handle);
+  }
+  const record = result.record;
+  if (!isSessionRecord(record)) return anonymous(ctx, true, "corrupt", handle);
+  if (record.expiresAt <= now || record.absoluteExpiresAt <= now) {
+    cache.delete(ticket);
+    return anonymous(ctx, true, "expired", handle);
+  }
+  if (result.touched) emit?.({ type: "touched", handle });
+  emit?.({ type: "read", outcome: "session" });
+
+  return new Session<Data>(
+    ctx.newState({
+      ticket,
+      hadCookie: true,
+      sid: entry.sid,
+      handle,
+      kid: entry.kid,
+      record,
+      data: { ...record.data },
+      userId: record.userId,
+      readUserId: record.userId,
+      idleMs: record.idleTimeout,
+      absoluteMs: record.absoluteExpiresAt - record.createdAt,
+      snapshotStale: config.cookieCacheMs > 0,
+    }),
+  );
+}

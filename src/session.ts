@@ -1,0 +1,294 @@
+/**
+ * The `Session` a handler works with. It records every change as an operation (set, unset,
+ * update with its function, clear, userId) next to applying it, so that a commit that loses
+ * a compare-and-set race can re-read the record and replay the operations on fresh data:
+ * parallel requests that touch the same session lose nothing.
+ *
+ * @module
+ */
+import { SessionError } from "./errors.ts";
+import type { InvalidReason } from "./events.ts";
+import { handleOf, newSessionId } from "./session-id.ts";
+import { assertStorable, isStorableText } from "./storable.ts";
+import type { SessionRecord } from "./store.ts";
+
+type Op =
+  | { kind: "set"; key: string; value: unknown }
+  | { kind: "unset"; key: string }
+  | { kind: "update"; key: string; fn: (current: unknown) => unknown }
+  | { kind: "clear" }
+  | { kind: "userId"; value: string | null }
+  | { kind: "timeouts"; idleMs?: number; absoluteMs?: number };
+
+/** Internal state, shared with the manager only. */
+export interface SessionState {
+  owner: object;
+  /** The ticket string the request carried, if it opened. */
+  ticket: string | undefined;
+  /** Whether the request carried our cookie at all (a destroy then clears it). */
+  hadCookie: boolean;
+  sid: string | undefined;
+  handle: string | undefined;
+  /** Key id that sealed the current ticket. */
+  kid: string | undefined;
+  /** The record as last read or written; null for a session not stored yet. */
+  record: SessionRecord | null;
+  data: Record<string, unknown>;
+  userId: string | null;
+  /** The user the session had when it was read; a replay does not re-apply it over a change. */
+  readUserId: string | null;
+  ops: Op[];
+  idleMs: number;
+  absoluteMs: number;
+  /** An operation set the absolute timeout, so the absolute expiry moves. */
+  absoluteChanged: boolean;
+  regenerate: boolean;
+  /** The id `regenerate()` drew; its handle is known once the promise settles. */
+  nextId: Promise<{ sid: string; handle: string }> | undefined;
+  nextHandle: string | undefined;
+  destroy: boolean;
+  invalidReason: InvalidReason | null;
+  /** Read while the store was down, under the "anonymous" policy: nothing will be saved. */
+  degraded: boolean;
+  /** Served from the ticket's snapshot (cookie cache): "complete" data, "partial" data, or no. */
+  fromSnapshot: "complete" | "partial" | false;
+  /** Read from the store while the cookie cache is on: the next ticket carries a fresh snapshot. */
+  snapshotStale: boolean;
+}
+
+let stateOfSession: (session: Session<object>) => SessionState;
+
+/** The manager's view of a session's internals. */
+export function sessionState(session: Session<object>): SessionState {
+  return stateOfSession(session);
+}
+
+function applyOp(state: SessionState, op: Op): void {
+  switch (op.kind) {
+    case "set":
+      state.data[op.key] = op.value;
+      break;
+    case "unset":
+      delete state.data[op.key];
+      break;
+    case "update": {
+      const value = op.fn(state.data[op.key]);
+      assertStorable(value, op.key);
+      state.data[op.key] = value;
+      break;
+    }
+    case "clear":
+      state.data = {};
+      break;
+    case "userId":
+      state.userId = op.value;
+      break;
+    case "timeouts":
+      if (op.idleMs !== undefined) state.idleMs = op.idleMs;
+      if (op.absoluteMs !== undefined) {
+        state.absoluteMs = op.absoluteMs;
+        state.absoluteChanged = true;
+      }
+      break;
+  }
+}
+
+/**
+ * Rebuilds data, user and timeouts from a freshly read record plus every recorded operation,
+ * so what a parallel request committed survives and this request's changes apply on top.
+ * Setting the user to the one this request read changed nothing for it, and is not replayed
+ * over another request's change (a parallel sign-out stays signed out).
+ */
+export function replay(state: SessionState, base: SessionRecord): void {
+  state.data = { ...base.data };
+  state.userId = base.userId;
+  state.idleMs = base.idleTimeout;
+  state.absoluteMs = base.absoluteExpiresAt - base.createdAt;
+  state.absoluteChanged = false;
+  for (const op of state.ops) {
+    if (op.kind === "userId" && op.value === state.readUserId && base.userId !== state.readUserId) continue;
+    applyOp(state, op);
+  }
+}
+
+export class Session<Data extends object = Record<string, unknown>> {
+  readonly #state: SessionState;
+
+  static {
+    stateOfSession = (session) => session.#state;
+  }
+
+  /** @internal Sessions come from `sessions.read()`. */
+  constructor(state: SessionState) {
+    this.#state = state;
+  }
+
+  #record(op: Op): void {
+    const state = this.#state;
+    if (state.destroy) {
+      throw new SessionError("ERR_SESSION_STATE", "this session was destroyed; read a new one to store data.");
+    }
+    applyOp(state, op);
+    state.ops.push(op);
+  }
+
+  get<K extends keyof Data & string>(key: K): Data[K] | undefined {
+    return this.#state.data[key] as Data[K] | undefined;
+  }
+
+  has<K extends keyof Data & string>(key: K): boolean {
+    return Object.hasOwn(this.#state.data, key);
+  }
+
+  /** Values must be JSON: they go through JSON on their way to the store. */
+  set<K extends keyof Data & string>(key: K, value: Data[K]): void {
+    assertStorable(key, "a key");
+    assertStorable(value, key);
+    this.#record({ kind: "set", key, value });
+  }
+
+  unset<K extends keyof Data & string>(key: K): void {
+    this.#record({ kind: "unset", key });
+  }
+
+  /**
+   * Changes a value from its current one. On a write conflict, `fn` runs again on the value
+   * another request committed, so it must be a pure function of its argument.
+   *
+   * @example
+   * session.update("count", (count = 0) => count + 1);
+   */
+  update<K extends keyof Data & string>(key: K, fn: (current: Data[K] | undefined) => Data[K]): Data[K] {
+    assertStorable(key, "a key");
+    this.#record({ kind: "update", key, fn: fn as (current: unknown) => unknown });
+    return this.#state.data[key] as Data[K];
+  }
+
+  /** Removes every data key (the user id stays). */
+  clear(): void {
+    this.#record({ kind: "clear" });
+  }
+
+  /** A snapshot of the data; changing it changes nothing. */
+  toJSON(): Partial<Data> {
+    return structuredClone(this.#state.data) as Partial<Data>;
+  }
+
+  /** The signed-in user; setting it indexes the session under that user on commit. */
+  get userId(): string | null {
+    return this.#state.userId;
+  }
+
+  set userId(value: string | null) {
+    if (value !== null && (typeof value !== "string" || value.length === 0 || value.length > 256 || !isStorableText(value))) {
+      throw new SessionError("ERR_SESSION_STATE", "userId must be a non-empty string of at most 256 well-formed characters (no NUL), or null.");
+    }
+    this.#record({ kind: "userId", value });
+  }
+
+  /**
+   * Issues a new session id and deletes the old record on commit. Call it on sign-in and on
+   * any privilege change, so an id planted before sign-in is worthless after it. (Setting
+   * `userId` to another user does it too.) Await it to read the new `handle` before the
+   * commit, for example to answer the sign-in request; set `userId` first, since the handle
+   * carries the user's tag.
+   *
+   * @example
+   * session.userId = user.id;
+   * await session.regenerate();
+   * return c.json({ session: session.handle });
+   */
+  regenerate(): Promise<void> {
+    const state = this.#state;
+    state.regenerate = true;
+    // Drawn a microtask later, so `regenerate(); userId = x` (no await between) draws once,
+    // under the right user's tag.
+    const next: Promise<{ sid: string; handle: string }> = Promise.resolve().then(async () => {
+      const sid = newSessionId(state.userId);
+      const handle = await handleOf(sid);
+      if (state.nextId === next) state.nextHandle = handle;
+      return { sid, handle };
+    });
+    state.nextId = next;
+    return next.then(() => undefined);
+  }
+
+  /** Deletes the record on commit; commit then returns a cookie that clears the browser's. */
+  destroy(): void {
+    this.#state.destroy = true;
+  }
+
+  /**
+   * Overrides the timeouts of this session only (seconds), for example a longer absolute
+   * lifetime for "remember me". The absolute timeout counts from the session's creation.
+   */
+  setTimeouts(timeouts: { idleTimeout?: number; absoluteTimeout?: number }): void {
+    for (const [name, value] of Object.entries(timeouts)) {
+      if (!["idleTimeout", "absoluteTimeout"].includes(name)) {
+        throw new SessionError("ERR_SESSION_STATE", `setTimeouts takes idleTimeout and absoluteTimeout; got ${name}.`);
+      }
+      if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+        throw new SessionError("ERR_SESSION_STATE", `${name} must be a positive number of seconds.`);
+      }
+    }
+    this.#record({
+      kind: "timeouts",
+      ...(timeouts.idleTimeout !== undefined && { idleMs: timeouts.idleTimeout * 1000 }),
+      ...(timeouts.absoluteTimeout !== undefined && { absoluteMs: timeouts.absoluteTimeout * 1000 }),
+    });
+  }
+
+  /** True until the session has a stored record. */
+  get isNew(): boolean {
+    return this.#state.record === null;
+  }
+
+  /**
+   * Public handle (SHA-256 of the id): safe to show and log. Null for a session not stored
+   * yet; after `await regenerate()`, the handle the session will have once committed.
+   */
+  get handle(): string | null {
+    return this.#state.nextHandle ?? this.#state.handle ?? null;
+  }
+
+  /** Why the request's cookie did not give a session; null when it did or there was none. */
+  get invalidReason(): InvalidReason | null {
+    return this.#state.invalidReason;
+  }
+
+  /**
+   * True when the store could not be reached and the request goes on as anonymous (the
+   * "anonymous" store-error policy). Nothing is saved on commit and the cookie is left alone.
+   */
+  get isDegraded(): boolean {
+    return this.#state.degraded;
+  }
+
+  /** True when this read was served from the ticket's snapshot (cookie cache), with no store call. */
+  get fromCookieCache(): boolean {
+    return this.#state.fromSnapshot !== false;
+  }
+
+  /** Whether commit has anything to write. */
+  get isDirty(): boolean {
+    const state = this.#state;
+    return state.ops.length > 0 || state.regenerate || state.destroy;
+  }
+
+  get createdAt(): number | null {
+    return this.#state.record?.createdAt ?? null;
+  }
+
+  get lastSeenAt(): number | null {
+    return this.#state.record?.lastSeenAt ?? null;
+  }
+
+  /** When the session ends if nothing happens (idle or absolute, whichever is first). */
+  get expiresAt(): number | null {
+    return this.#state.record?.expiresAt ?? null;
+  }
+
+  get absoluteExpiresAt(): number | null {
+    return this.#state.record?.absoluteExpiresAt ?? null;
+  }
+}

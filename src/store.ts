@@ -1,0 +1,135 @@
+/**
+ * The store contract. Every adapter (memory, Upstash, ioredis, Postgres) implements this
+ * interface and passes the one conformance suite in `test/conformance/`. The rules below are
+ * the spec; the suite holds each of them.
+ *
+ * Records are addressed by a *handle*: `<tag>.<base64url(SHA-256(session id))>`. The store never sees
+ * the session id, so a leaked store yields no usable cookie. The core owns encoding,
+ * lifetimes and hashing; a store only persists.
+ *
+ * Rules:
+ * 1. A read returns the record or `null`. Missing, expired (`expiresAt` or
+ *    `absoluteExpiresAt` passed) and malformed all read as `null`, whether or not the backend
+ *    has pruned them yet. Only a system fault (connection lost, timeout, server error)
+ *    throws, and it must throw: a fault read as "no session" logs people out.
+ * 2. Every write carries an absolute expiry (`record.expiresAt`, epoch ms); the backend
+ *    drops the record at that instant at the latest. Nothing is ever stored without one,
+ *    including index entries and counters. A write whose `expiresAt` is not in the future
+ *    *retires* the record: it succeeds (when the version matches) and the record reads as
+ *    gone from then on. The core retires a session this way before it regenerates it, so the
+ *    retirement is compare-and-set like any write.
+ *    A store must not keep a reference to the record object it is given (copy or serialise).
+ * 3. Writes are compare-and-set on `version`: `write(handle, record, expected)` stores the
+ *    record only if the stored version equals `expected`, where an absent or expired record
+ *    counts as version 0, and returns whether it did. The core passes `record.version` =
+ *    `expected + 1`; a store keeps `record.version` as given and must not assume that (a
+ *    cache in a tiered store is filled with whatever version the durable store holds).
+ * 4. A read may *touch*: when `now - record.lastSeenAt >= min(touch.interval,
+ *    record.idleTimeout / 2)` (a session with a short idle timeout of its own is touched
+ *    often enough to stay alive), the store sets `lastSeenAt = now` and
+ *    `expiresAt = min(now + record.idleTimeout, absoluteExpiresAt)` in the same round trip as
+ *    the read, and reports `touched: true`. A touch does not change `version` or anything
+ *    else. Without a due touch a read writes nothing.
+ * 5. Delete of a missing record succeeds.
+ * 6. Optional capabilities are declared by implementing them: the per-user index
+ *    (`listUser`, `revokeUser`), atomic counters (`increment`), a health probe (`health`),
+ *    and `close`. The index follows `record.userId` on every write and delete, atomically
+ *    with it: once `revokeUser` returns, no session of that user whose write was
+ *    acknowledged before `revokeUser` returned can be read again (a sign-in racing a
+ *    "sign out everywhere" does not survive it).
+ * 7. A store receives a client the application built. It never creates connections, reads
+ *    the environment or starts timers.
+ * 8. A handle is `<tag>.<digest>` (see `isHandle`). A record whose `userId` is not null is
+ *    always written under a handle whose tag is `userTag(userId)`: the core re-keys a session
+ *    whose user changes. A partitioned backend (Redis Cluster) can therefore keep a user's
+ *    sessions and the user's index in one slot, keyed by the tag, and stay atomic.
+ *
+ * @module
+ */
+
+/** What a store persists for one session. Opaque to the store apart from the named fields. */
+export interface SessionRecord {
+  /** The signed-in user, if any; drives the per-user index. */
+  userId: string | null;
+  /** Application data: a JSON object. */
+  data: Record<string, unknown>;
+  /** Incremented by every write; starts at 1. */
+  version: number;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms of the last write or touch. */
+  lastSeenAt: number;
+  /** Epoch ms after which the record is dead: `min(lastSeenAt + idleTimeout, absoluteExpiresAt)`. */
+  expiresAt: number;
+  /** Epoch ms; nothing extends a session past it. */
+  absoluteExpiresAt: number;
+  /** Idle timeout of this session in ms, used by a touch to move `expiresAt`. */
+  idleTimeout: number;
+}
+
+export interface TouchRequest {
+  /** The caller's clock, epoch ms. */
+  now: number;
+  /** Minimum ms between two touches of one record. */
+  interval: number;
+}
+
+export interface ReadResult {
+  record: SessionRecord;
+  /** Whether this read moved the idle expiry forward. */
+  touched: boolean;
+}
+
+export interface UserSession {
+  handle: string;
+  record: SessionRecord;
+}
+
+export interface CounterResult {
+  /** The count in the current window, this increment included. */
+  count: number;
+  /** Epoch ms at which the current window ends and the counter starts again. */
+  resetAt: number;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  /** Round-trip time of the probe in ms. */
+  latencyMs: number;
+  /** Adapter-specific facts, for example replicas online. Never a secret. */
+  details?: Record<string, unknown>;
+}
+
+export interface SessionStore {
+  /** Short name for events and health output, for example "memory" or "ioredis". */
+  readonly name: string;
+
+  /** See rules 1 and 4. Pass `touch` to let the read extend the idle expiry when due. */
+  read(handle: string, touch?: TouchRequest): Promise<ReadResult | null>;
+
+  /** See rules 2, 3 and 6. Returns false when the stored version is not `expectedVersion`. */
+  write(handle: string, record: SessionRecord, expectedVersion: number): Promise<boolean>;
+
+  /** See rule 5. Removes the record and its index entry. */
+  delete(handle: string): Promise<void>;
+
+  /** Live sessions of a user (optional capability). */
+  listUser?(userId: string): Promise<UserSession[]>;
+
+  /** Deletes every session of a user but `except`, atomically; returns how many (optional). */
+  revokeUser?(userId: string, options?: { except?: string }): Promise<number>;
+
+  /**
+   * Adds `amount` (default 1) to the counter `key` in a fixed window of `windowMs` that starts
+   * with the first increment, atomically (optional; used by rate limits and by the tiered
+   * store's cache generation). `amount` 0 reads the counter without changing or creating it
+   * (count 0 when absent).
+   */
+  increment?(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
+
+  /** A cheap liveness probe (optional). */
+  health?(): Promise<StoreHealth>;
+
+  /** Releases what the adapter holds; never closes the application's client (optional). */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,115 @@
+/**
+ * The cookie cache: a snapshot in the ticket lets reads skip the store for `maxAge` seconds.
+ * What it trades: a sign-out elsewhere or a revocation takes effect within that window.
+ */
+import { describe, expect, it } from "vitest";
+import { createSessions } from "../../src/index.ts";
+import { cookieFrom, setup, signIn } from "./helpers.ts";
+
+type Data = { role: string; cart: string[]; count: number };
+
+describe("cookie cache", () => {
+  it("serves reads inside the window with no store call, then asks the store and re-seals", async () => {
+    const { sessions, store, clock } = setup<Data>({ cookieCache: { maxAge: 5 }, touchInterval: 60 });
+    let cookie = await signIn(sessions, "ann");
+    const before = store.total();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(400);
+      const session = await sessions.read(cookie);
+      expect(session.userId).toBe("ann");
+      expect(session.fromCookieCache).toBe(true);
+      expect(await sessions.commit(session)).toBeNull();
+    }
+    expect(store.total()).toBe(before);
+
+    clock.advance(1_001);
+    const late = await sessions.read(cookie);
+    expect(late.fromCookieCache).toBe(false);
+    expect(store.total()).toBe(before + 1);
+    const fresh = await sessions.commit(late);
+    expect(fresh).not.toBeNull();
+    cookie = cookieFrom(fresh);
+    expect((await sessions.read(cookie)).fromCookieCache).toBe(true);
+    expect(store.total()).toBe(before + 1);
+  });
+
+  it("bounds a revocation by the window, and honours it right after", async () => {
+    const { sessions, clock } = setup<Data>({ cookieCache: { maxAge: 5 } });
+    const cookie = await signIn(sessions, "ann");
+    await sessions.revokeUser("ann");
+    clock.advance(4_999);
+    expect((await sessions.read(cookie)).userId).toBe("ann");
+    clock.advance(1);
+    const after = await sessions.read(cookie);
+    expect(after.userId).toBeNull();
+    expect(after.invalidReason).toBe("not-found");
+  });
+
+  it("is opened by another instance with the same keys, still without a store call", async () => {
+    const a = setup<Data>({ cookieCache: true });
+    const cookie = await signIn(a.sessions, "ann");
+    const b = setup<Data>({ cookieCache: true, keys: a.keys, store: a.store, clock: a.clock });
+    const before = a.store.total();
+    expect((await b.sessions.read(cookie)).userId).toBe("ann");
+    expect(a.store.total()).toBe(before);
+  });
+
+  it("writes from a snapshot with compare-and-set, and carries the new data in the next ticket", async () => {
+    const { sessions } = setup<Data>({ cookieCache: { maxAge: 5 } });
+    const cookie = await signIn(sessions, "ann");
+    const [one, two] = await Promise.all([sessions.read(cookie), sessions.read(cookie)]);
+    one!.update("count", (n = 0) => n + 1);
+    two!.update("count", (n = 0) => n + 1);
+    await sessions.commit(one!);
+    const latest = cookieFrom(await sessions.commit(two!));
+    const after = await sessions.read(latest);
+    expect(after.fromCookieCache).toBe(true);
+    expect(after.get("count")).toBe(2);
+  });
+
+  it("carries only what include picks, and a write from it keeps the keys it left out", async () => {
+    const { sessions, store } = setup<Data>({ cookieCache: { include: (data) => ({ role: data.role }) } });
+    const first = await sessions.read(null);
+    first.userId = "ann";
+    first.set("role", "admin");
+    first.set("cart", ["tea", "cake"]);
+    const cookie = cookieFrom(await sessions.commit(first));
+    const cached = await sessions.read(cookie);
+    expect(cached.fromCookieCache).toBe(true);
+    expect(cached.get("role")).toBe("admin");
+    expect(cached.get("cart")).toBeUndefined();
+    cached.update("count", (n = 0) => n + 1);
+    const next = cookieFrom(await sessions.commit(cached));
+    const stored = JSON.parse(store.raw.get(cached.handle!)!.json);
+    expect(stored.data).toEqual({ role: "admin", cart: ["tea", "cake"], count: 1 });
+    expect((await sessions.read(next)).get("role")).toBe("admin");
+  });
+
+  it("leaves the snapshot out when it would make the cookie too large", async () => {
+    const { sessions, store } = setup<Record<string, unknown>>({ cookieCache: true });
+    const session = await sessions.read(null);
+    session.set("blob", "x".repeat(5_000));
+    const setCookie = await sessions.commit(session);
+    expect(cookieFrom(setCookie).length).toBeLessThan(4096);
+    const before = store.total();
+    const again = await sessions.read(cookieFrom(setCookie));
+    expect(again.get("blob")).toHaveLength(5_000);
+    expect(again.fromCookieCache).toBe(false);
+    expect(store.total()).toBe(before + 1);
+  });
+
+  it("is off by default: every read asks the store", async () => {
+    const { sessions, store } = setup<Data>();
+    const cookie = await signIn(sessions, "ann");
+    const before = store.total();
+    await sessions.read(cookie);
+    await sessions.read(cookie);
+    expect(store.total()).toBe(before + 2);
+  });
+
+  it("refuses a window longer than the touch interval", () => {
+    const { store, keys } = setup();
+    expect(() => createSessions({ store, keys, touchInterval: 10, cookieCache: { maxAge: 30 } })).toThrow(/at most touchInterval/);
+    expect(() => createSessions({ store, keys, cookieCache: { maxAgee: 3 } as never })).toThrow(/unknown option cookieCache.maxAgee/);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { memoryStore, type MemoryStore } from "../../adapters/memory/index.ts";
+import { storeConformance, testHandle, testRecord } from "../conformance/store-suite.ts";
+
+storeConformance<MemoryStore>("memory", {
+  create: () => memoryStore(),
+  backend: {
+    expiryOf: async (store, handle) => store.raw.get(handle)?.expiresAt,
+    // The user index is derived from the entries and pruned with them, so it has no expiry of its own.
+    everything: async (store) => store.raw.entries().map(([key, entry]) => ({ key, expiresAt: entry.expiresAt })),
+    corrupt: async (store, handle) => store.raw.set(handle, "{not json"),
+  },
+});
+
+describe("memory store: what is special to it", () => {
+  it("stays within maxEntries, dropping the least recently used session", async () => {
+    const store = memoryStore({ maxEntries: 3 });
+    const [a, b, c, d] = [testHandle(), testHandle(), testHandle(), testHandle()];
+    for (const handle of [a, b, c]) await store.write(handle, testRecord(), 0);
+    await store.read(a, { now: Date.now() + 10_000, interval: 0 });
+    await store.write(d, testRecord(), 0);
+    expect(store.size).toBe(3);
+    expect(await store.read(b)).toBeNull();
+    expect(await store.read(a)).not.toBeNull();
+  });
+
+  it("prunes expired entries before evicting live ones", async () => {
+    let now = 1_000_000;
+    const store = memoryStore({ maxEntries: 2, clock: () => now });
+    const [a, b, c] = [testHandle(), testHandle(), testHandle()];
+    await store.write(a, testRecord({ lastSeenAt: now, expiresAt: now + 10 }), 0);
+    await store.write(b, testRecord({ lastSeenAt: now, expiresAt: now + 1_000 }), 0);
+    now += 100;
+    await store.write(c, testRecord({ lastSeenAt: now, expiresAt: now + 1_000 }), 0);
+    expect(await store.read(b)).not.toBeNull();
+    expect(await store.read(c)).not.toBeNull();
+  });
+
+  it("bounds counters too, dropping the window that started first", async () => {
+    const store = memoryStore({ maxEntries: 2 });
+    await store.increment("a", 60_000);
+    await store.increment("a", 60_000);
+    await store.increment("b", 60_000);
+    await store.increment("c", 60_000);
+    expect(store.raw.entries().map(([key]) => key).filter((key) => key.startsWith("counter:"))).toEqual(["counter:b", "counter:c"]);
+    expect((await store.increment("a", 60_000)).count).toBe(1);
+  });
+
+  it("refuses a maxEntries that is not a positive integer", () => {
+    expect(() => memoryStore({ maxEntries: 0 })).toThrow(/maxEntries/);
+  });
+});
