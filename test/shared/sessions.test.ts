@@ -286,12 +286,14 @@ describe("sessions: store failures", () => {
   });
 
   it("rejects a malformed record even from a store that passes it through", async () => {
-    const { sessions, keys } = setup<Data>();
+    const { sessions, keys, clock } = setup<Data>();
     const cookie = await signIn(sessions, "ann");
     const events: unknown[] = [];
     const passThrough = createSessions<Data>({
       store: { ...memoryStore(), name: "loose", read: async () => ({ record: { userId: "ann", data: [] } as never, touched: false }) },
       keys,
+      // The same clock as the manager that sealed the ticket: on the wall clock it may be expired.
+      clock,
       onEvent: (event) => events.push(event),
     });
     const session = await passThrough.read(cookie);
