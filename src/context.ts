@@ -46,10 +46,8 @@ export function createContext(options: SessionsOptions): Context {
     emit,
     owner,
 
-    async storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
-      try {
-        return await call();
-      } catch (error) {
+    storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+      const failed = (error: unknown): never => {
         emit?.({ type: "store-error", store: store.name, operation, error });
         if (error instanceof SessionError) throw error;
         throw new SessionError(
@@ -57,6 +55,13 @@ export function createContext(options: SessionsOptions): Context {
           `the ${store.name} store failed during ${operation}. Check the store's connection and health (the cause is attached).`,
           { cause: error },
         );
+      };
+      // A promise chain, not an async function: one hop less on every store call.
+      try {
+        return Promise.resolve(call()).then(undefined, failed);
+      } catch (error) {
+        // A store method that throws instead of rejecting.
+        return Promise.reject(error).then(undefined, failed);
       }
     },
 

@@ -33,14 +33,15 @@ function anonymous<Data extends object>(ctx: Context, hadCookie: boolean, reason
   return new Session<Data>(ctx.newState({ hadCookie, invalidReason: reason }));
 }
 
-export async function readSession<Data extends object>(ctx: Context, source: CookieSource, options: ReadOptions = {}): Promise<Session<Data>> {
-  try {
-    return await readFromStore<Data>(ctx, source);
-  } catch (error) {
-    if (options.onStoreError !== "anonymous" || !(error instanceof SessionError) || error.code !== "ERR_SESSION_STORE") throw error;
+export function readSession<Data extends object>(ctx: Context, source: CookieSource, options: ReadOptions = {}): Promise<Session<Data>> {
+  const reading = readFromStore<Data>(ctx, source);
+  // Not an async wrapper: on the hot path (a store error throws) it would only add a hop.
+  if (options.onStoreError !== "anonymous") return reading;
+  return reading.catch((error: unknown) => {
+    if (!(error instanceof SessionError) || error.code !== "ERR_SESSION_STORE") throw error;
     ctx.emit?.({ type: "read", outcome: "unavailable" });
     return new Session<Data>(ctx.newState({ hadCookie: true, degraded: true }));
-  }
+  });
 }
 
 async function readFromStore<Data extends object>(ctx: Context, source: CookieSource): Promise<Session<Data>> {

@@ -2,8 +2,9 @@
  * Remembers opened tickets by their exact string, so a repeat visitor's request costs a map
  * lookup instead of an AES-GCM decrypt and a SHA-256 (each a thread-pool hop on Node).
  * Only tickets that opened successfully are remembered, so forged strings cannot flush it;
- * an entry never outlives the ticket's expiry or its key's `notAfter`. Bounded; the least
- * recently used entry goes first.
+ * an entry never outlives the ticket's expiry or its key's `notAfter`. Bounded: when it is
+ * full, the oldest entry not used since it was last passed over goes ("second chance", a cheap
+ * approximation of least recently used: a hit only sets a flag, it moves nothing).
  *
  * @module
  */
@@ -22,8 +23,14 @@ export interface OpenedEntry {
   snapshot?: Snapshot;
 }
 
+interface Slot {
+  entry: OpenedEntry;
+  /** Used since the eviction sweep last passed it. */
+  used: boolean;
+}
+
 export class TicketCache {
-  readonly #entries = new Map<string, OpenedEntry>();
+  readonly #slots = new Map<string, Slot>();
   readonly #max: number;
 
   constructor(max: number) {
@@ -31,28 +38,38 @@ export class TicketCache {
   }
 
   get(ticket: string, now: number): OpenedEntry | undefined {
-    const entry = this.#entries.get(ticket);
-    if (!entry) return undefined;
-    this.#entries.delete(ticket);
-    if (entry.validUntil <= now) return undefined;
-    this.#entries.set(ticket, entry);
-    return entry;
+    const slot = this.#slots.get(ticket);
+    if (!slot) return undefined;
+    if (slot.entry.validUntil <= now) {
+      this.#slots.delete(ticket);
+      return undefined;
+    }
+    slot.used = true;
+    return slot.entry;
   }
 
   set(ticket: string, entry: OpenedEntry): void {
     if (this.#max === 0) return;
-    this.#entries.delete(ticket);
-    if (this.#entries.size >= this.#max) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
-    this.#entries.set(ticket, entry);
+    this.#slots.delete(ticket);
+    if (this.#slots.size >= this.#max) this.#evictOne();
+    this.#slots.set(ticket, { entry, used: false });
   }
 
   delete(ticket: string): void {
-    this.#entries.delete(ticket);
+    this.#slots.delete(ticket);
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#slots.size;
+  }
+
+  /** From the oldest on: a used entry gets a second chance (moved to the back, flag cleared). */
+  #evictOne(): void {
+    for (const [ticket, slot] of this.#slots) {
+      this.#slots.delete(ticket);
+      if (!slot.used) return;
+      slot.used = false;
+      this.#slots.set(ticket, slot);
+    }
   }
 }

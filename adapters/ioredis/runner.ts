@@ -15,7 +15,7 @@ import { SessionError } from "../../src/errors.ts";
 import type { RedisScript, ScriptRunner } from "../redis/script-runner.ts";
 
 /** The ioredis methods the runner uses; `Redis` and `Cluster` both have them. */
-type ScriptClient = Pick<Redis, "evalsha" | "eval" | "ping"> | Pick<Cluster, "evalsha" | "eval" | "ping">;
+type ScriptClient = Pick<Redis, "evalsha" | "eval" | "get" | "ping"> | Pick<Cluster, "evalsha" | "eval" | "get" | "ping">;
 
 async function sha1Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
@@ -24,6 +24,10 @@ async function sha1Hex(text: string): Promise<string> {
 
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("WRONGTYPE");
 }
 
 /**
@@ -75,6 +79,14 @@ export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
       } catch (error) {
         throw storeError(`the ${script.name} script`, error);
       }
+    },
+
+    get(key) {
+      return scripts.get(key).catch((error: unknown) => {
+        // A key of another type where a session should be is not a record: no session.
+        if (isWrongType(error)) return null;
+        throw storeError("GET", error);
+      });
     },
 
     async ping() {

@@ -23,6 +23,14 @@ export interface ScriptRunner {
    */
   run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
 
+  /**
+   * A plain `GET` of one key (optional): the string, or null when the key is missing or holds
+   * another type (WRONGTYPE: not a record this store wrote). Throws on a connection or server
+   * error. A runner that has it lets the store read a session whose touch is not due with the
+   * cheapest command there is; without it every read runs the READ script.
+   */
+  get?(key: string): Promise<string | null>;
+
   /** PING round trip in ms, for health. */
   ping(): Promise<number>;
 }

@@ -1,7 +1,8 @@
 /**
  * The session store on Redis, for any client that can run a Lua script (`ScriptRunner`): the
- * ioredis adapter over TCP, the Upstash adapter over HTTP. Every operation is one script, so
- * one round trip and atomic on the server; a user's keys share one Cluster slot (keys.ts).
+ * ioredis adapter over TCP, the Upstash adapter over HTTP. Every operation is one round trip,
+ * atomic on the server: a script, or for a session read whose touch is not due, where the
+ * runner offers it, a plain GET. A user's keys share one Cluster slot (keys.ts).
  *
  * Web-standard: no Node built-ins (the Upstash adapter runs it in workerd).
  *
@@ -14,9 +15,13 @@ import type {
   CounterResult, ReadResult, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession,
 } from "../../src/store.ts";
 import { checkHandle, isStoreHandle, keyLayout, type KeyLayout } from "./keys.ts";
-import { decodeRecord, recordArgs } from "./record-codec.ts";
+import { decodeRecord, decodeStored, recordArgs } from "./record-codec.ts";
 import type { ScriptRunner } from "./script-runner.ts";
 import { DELETE, INCREMENT, LIST_USER, READ, REVOKE, WRITE } from "./scripts.ts";
+import { TouchHints, touchDue } from "./touch-hints.ts";
+
+/** Sessions whose touch clock the store remembers (touch-hints.ts): about 100 bytes each. */
+const TOUCH_HINTS = 10_000;
 
 export interface RedisSessionStoreOptions {
   /** Short name for events, errors and health, for example "ioredis" or "upstash". */
@@ -102,6 +107,22 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
     }
   }
 
+  const get = runner.get?.bind(runner);
+  // Without a GET every read runs the script, and there is nothing to remember.
+  const hints = new TouchHints(get ? TOUCH_HINTS : 0);
+
+  /** The READ script: the record, with its touch when due. */
+  async function readScript(handle: string, now: number, touch: TouchRequest | undefined): Promise<ReadResult | null> {
+    const reply = await runner.run(READ, [keys.session(handle)], [String(now), touch ? String(touch.interval) : ""]);
+    const record = decodeRecord(reply, handle)?.record;
+    if (!record) {
+      hints.forget(handle);
+      return null;
+    }
+    hints.remember(handle, record);
+    return { record, touched: (reply as string).startsWith("1 ") };
+  }
+
   async function revokePass(userId: string, except: string, mode: "all" | "issued-before"): Promise<number> {
     const now = clock();
     const reply = await runner.run(
@@ -120,9 +141,18 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
       // Nothing is stored under a string that is not a handle.
       if (!isStoreHandle(handle)) return null;
       const now = touch?.now ?? clock();
-      const reply = await runner.run(READ, [keys.session(handle)], [String(now), touch ? String(touch.interval) : ""]);
-      const decoded = decodeRecord(reply, handle);
-      return decoded?.record ? { record: decoded.record, touched: decoded.lead === "1" } : null;
+      // The steady state: a session read within its touch interval of the last read or write
+      // this store saw is one GET. The first read of a session here, and one whose touch is
+      // due, run the READ script, which moves the idle expiry in the same round trip.
+      if (!get || (touch && !hints.notDue(handle, now, touch.interval))) return readScript(handle, now, touch);
+      const record = decodeStored(await get(keys.session(handle)), handle);
+      if (!record || !(record.expiresAt > now && record.absoluteExpiresAt > now)) {
+        hints.forget(handle);
+        return null;
+      }
+      // Due after all: the record was written by a server whose clock is behind this one's.
+      if (touch && touchDue(record, now, touch.interval)) return readScript(handle, now, touch);
+      return { record, touched: false };
     },
 
     async write(handle: string, record: SessionRecord, expectedVersion: number): Promise<boolean> {
@@ -144,11 +174,16 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
           nonce(),
         ],
       );
+      const stored = Number(reply) === 1;
+      // What was just written is the freshest touch clock there is (2: revoked on arrival).
+      if (stored && record.expiresAt > record.lastSeenAt) hints.remember(handle, record);
+      else hints.forget(handle);
       return Number(reply) !== 0;
     },
 
     async delete(handle: string): Promise<void> {
       if (!isStoreHandle(handle)) return;
+      hints.forget(handle);
       await runner.run(DELETE, [keys.session(handle), keys.stem(tagOf(handle))], [handle]);
     },
 

@@ -1,5 +1,5 @@
 /**
- * What a read does with a hash cloakroom did not write (nothing: no touch, no delete), a record
+ * What a read does with a session string cloakroom did not write (nothing: no touch, no delete), a record
  * whose user id does not carry its handle's tag (reads as no record), and how the user index is
  * kept from growing with sessions that idled out.
  */
@@ -9,6 +9,7 @@ import { ioredisStore } from "../../adapters/ioredis/index.ts";
 import { decodeRecord } from "../../adapters/redis/record-codec.ts";
 import { testHandle, testRecord } from "../conformance/store-suite.ts";
 import { startRedisProcess, uniqueKeyPrefix, type RedisProcess } from "../support/redis-server.ts";
+import { editStored, type RawCommand, type StoredField } from "../support/stored-record.ts";
 
 let server: RedisProcess;
 let client: Redis;
@@ -23,11 +24,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
+const raw: RawCommand = (...command) => client.call(...command);
 const store = () => ioredisStore({ client, keyPrefix: uniqueKeyPrefix("records") });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("ioredis store: a read never touches what it cannot read", () => {
-  const malformed: Array<[string, string, string]> = [
+  const malformed: Array<[string, StoredField, string]> = [
     ["data that is not JSON", "data", "{not json"],
     ["data that is not an object", "data", "[1,2]"],
     ["data broken by a line break", "data", '{"a":\n1}'],
@@ -43,10 +45,10 @@ describe("ioredis store: a read never touches what it cannot read", () => {
       const past = Date.now() - 50_000;
       await s.write(handle, testRecord({ lastSeenAt: past, expiresAt: past + 60_000 }), 0);
       const key = s.keys.session(handle);
-      await client.hset(key, field, value);
-      const before = { hash: await client.hgetall(key), expiry: await client.pexpiretime(key) };
+      await editStored(raw, key, field, value);
+      const before = { value: await client.get(key), expiry: await client.pexpiretime(key) };
       expect(await s.read(handle, { now: Date.now(), interval: 1_000 })).toBeNull();
-      expect({ hash: await client.hgetall(key), expiry: await client.pexpiretime(key) }).toEqual(before);
+      expect({ value: await client.get(key), expiry: await client.pexpiretime(key) }).toEqual(before);
     });
   }
 
@@ -64,21 +66,21 @@ describe("ioredis store: a record is read only under its user's tag", () => {
     const s = store();
     const handle = testHandle("alice");
     await s.write(handle, testRecord({ userId: "alice" }), 0);
-    // The reply is "<head>\n<data>\n<userId>": the tail of the data would lead the user id.
-    await client.hset(s.keys.session(handle), "data", "{}\nmallory");
+    // The string is "<head>\n<data>\n<userId>": the tail of the data would lead the user id.
+    await editStored(raw, s.keys.session(handle), "data", "{}\nmallory");
     expect(await s.read(handle)).toBeNull();
     expect(await s.listUser("alice")).toEqual([]);
   });
 
   it("decodes a record only when userTag(userId) is the handle's tag", () => {
-    const reply = (userId: string) => `0 1 1 1 9999999999999 9999999999999 60000\n{}\n${userId}`;
+    const reply = (userId: string) => `0 1 1 1 9999999999999 9999999999999 60000 1 n0\n{}\n${userId}`;
     const handle = testHandle("alice");
     expect(decodeRecord(reply("alice"), handle)?.record?.userId).toBe("alice");
     expect(decodeRecord(reply("mallory\nalice"), handle)?.record).toBeNull();
     expect(decodeRecord(reply("bob"), handle)?.record).toBeNull();
     // In a list the handle leads the record.
-    expect(decodeRecord(`${handle} 1 1 1 9999999999999 9999999999999 60000\n{}\nalice`)?.record?.userId).toBe("alice");
-    expect(decodeRecord(`${testHandle("bob")} 1 1 1 9999999999999 9999999999999 60000\n{}\nalice`)?.record).toBeNull();
+    expect(decodeRecord(`${handle} 1 1 1 9999999999999 9999999999999 60000 1 n0\n{}\nalice`)?.record?.userId).toBe("alice");
+    expect(decodeRecord(`${testHandle("bob")} 1 1 1 9999999999999 9999999999999 60000 1 n0\n{}\nalice`)?.record).toBeNull();
   });
 });
 

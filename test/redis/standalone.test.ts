@@ -13,6 +13,7 @@ import { storeConformance, testHandle, testRecord } from "../conformance/store-s
 import { keysUnder, redisBackend } from "../support/redis-backend.ts";
 import { standaloneRedis, startRedisProcess, uniqueKeyPrefix, type RedisProcess, type RedisForTests } from "../support/redis-server.ts";
 import { cookieFrom, manualClock } from "../shared/helpers.ts";
+import { editStored, type RawCommand } from "../support/stored-record.ts";
 import { describeRevokeRaces } from "./revoke-races.ts";
 
 let shared: RedisForTests;
@@ -36,6 +37,7 @@ afterAll(async () => {
 });
 
 const nextPrefix = () => `${shared.keyPrefix}${++stores}:`;
+const raw: RawCommand = (...command) => client.call(...command);
 
 storeConformance<IoredisStore>("ioredis on standalone Redis", {
   create: () => ioredisStore({ client, keyPrefix: nextPrefix() }),
@@ -63,7 +65,7 @@ async function serverCalls(redis: Redis): Promise<Record<string, number>> {
 }
 
 describe("ioredis store: round trips", () => {
-  it("reads a live session in one round trip, touch included, through createSessions", async () => {
+  it("reads a live session in one round trip, touch included, through createSessions: a GET, or one EVALSHA when the touch is due", async () => {
     const redis = new Redis(own.url);
     const clock = manualClock(Date.now());
     const store = ioredisStore({ client: redis, keyPrefix: uniqueKeyPrefix("trips"), clock });
@@ -71,7 +73,8 @@ describe("ioredis store: round trips", () => {
     const first = await sessions.read(null);
     first.set("n", 1);
     const cookie = cookieFrom(await sessions.commit(first));
-    await sessions.read(cookie); // the ticket is now cached and the script loaded
+    // The ticket is now cached; a read with interval 0 (always due) loads the READ script.
+    await store.read((await sessions.read(cookie)).handle!, { now: clock(), interval: 0 });
     const sent = recordCommands(redis);
     // monitor() opens a connection of its own; the one it was called on must be closed too.
     const monitorParent = new Redis(own.url);
@@ -82,18 +85,22 @@ describe("ioredis store: round trips", () => {
     });
 
     const plain = await sessions.read(cookie);
-    expect(sent.clear()).toEqual(["evalsha"]);
+    expect(sent.clear()).toEqual(["get"]);
     clock.advance(61_000);
     const touchedEvents = await sessions.read(cookie);
     expect(sent.clear()).toEqual(["evalsha"]);
     expect(touchedEvents.get("n")).toBe(1);
     expect(touchedEvents.lastSeenAt).toBe(clock());
     expect(plain.lastSeenAt).toBeLessThan(clock());
+    // Touched: the next reads within the interval are plain GETs again.
+    clock.advance(59_000);
+    expect((await sessions.read(cookie)).lastSeenAt).toBe(clock() - 59_000);
+    expect(sent.clear()).toEqual(["get"]);
 
-    // Server side: each read arrived as one EVALSHA, nothing else from a client.
+    // Server side: each read arrived as one command, nothing else from a client.
     await redis.ping();
     sent.stop();
-    expect(seen.filter((name) => name !== "ping")).toEqual(["evalsha", "evalsha"]);
+    expect(seen.filter((name) => name !== "ping")).toEqual(["get", "evalsha", "get"]);
     monitor.disconnect();
     monitorParent.disconnect();
     redis.disconnect();
@@ -133,15 +140,49 @@ describe("ioredis store: round trips", () => {
     const store = ioredisStore({ client: redis, keyPrefix: uniqueKeyPrefix("flush") });
     const handle = testHandle();
     await store.write(handle, testRecord(), 0);
-    await store.read(handle);
+    await store.read(handle, { now: Date.now(), interval: 0 });
     await ownClient.script("FLUSH");
     const sent = recordCommands(redis);
-    expect((await store.read(handle))?.record.version).toBe(1);
+    // Interval 0: a touch is always due, so every read runs the READ script.
+    expect((await store.read(handle, { now: Date.now(), interval: 0 }))?.record.version).toBe(1);
     expect(sent.clear()).toEqual(["evalsha", "eval"]);
-    expect((await store.read(handle))?.record.version).toBe(1);
+    expect((await store.read(handle, { now: Date.now(), interval: 0 }))?.record.version).toBe(1);
     expect(sent.clear()).toEqual(["evalsha"]);
     sent.stop();
     redis.disconnect();
+  });
+});
+
+describe("ioredis store: the plain GET of a read whose touch is not due", () => {
+  it("still touches a record whose last write came from a server with a clock behind this one's", async () => {
+    const prefix = nextPrefix();
+    const here = manualClock(Date.now());
+    const behind = manualClock(here() - 100_000);
+    const store = ioredisStore({ client, keyPrefix: prefix, clock: here });
+    const other = ioredisStore({ client, keyPrefix: prefix, clock: behind });
+    const handle = testHandle();
+    const record = testRecord({ lastSeenAt: here(), expiresAt: here() + 600_000, idleTimeout: 600_000 });
+    await store.write(handle, record, 0);
+    // This store saw lastSeenAt = now, so a read within 60 s would be a GET...
+    const older = { ...record, version: 2, lastSeenAt: behind(), expiresAt: behind() + 600_000 };
+    expect(await other.write(handle, older, 1)).toBe(true);
+    // ...but the record says the touch is due: the store touches it (the READ script) all the same.
+    const sent = recordCommands(client);
+    const read = await store.read(handle, { now: here(), interval: 60_000 });
+    sent.stop();
+    expect(read).toEqual({ record: { ...older, lastSeenAt: here(), expiresAt: here() + 600_000 }, touched: true });
+    // (An EVAL too when this server has not seen the script yet.)
+    expect(sent.clear().filter((name) => name !== "eval")).toEqual(["get", "evalsha"]);
+  });
+
+  it("reads an expired record as nothing on the GET path, and a missing one too", async () => {
+    const clock = manualClock(Date.now());
+    const store = ioredisStore({ client, keyPrefix: nextPrefix(), clock });
+    const handle = testHandle();
+    await store.write(handle, testRecord({ lastSeenAt: clock(), expiresAt: clock() + 60_000, idleTimeout: 60_000 }), 0);
+    expect(await store.read(handle, { now: clock() + 10_000, interval: 30_000 })).not.toBeNull();
+    expect(await store.read(handle, { now: clock() + 60_000, interval: 120_000 })).toBeNull();
+    expect(await store.read(testHandle(), { now: clock(), interval: 30_000 })).toBeNull();
   });
 });
 
@@ -222,7 +263,7 @@ describe("ioredis store: what the server holds", () => {
     await store.write(handle, testRecord({ userId: user }), 0);
     expect((await store.read(handle))?.record.userId).toBe(user);
     expect((await store.listUser(user)).map((s) => s.record.userId)).toEqual([user]);
-    await client.hset(store.keys.session(handle), "data", '{"a":\n1}');
+    await editStored(raw, store.keys.session(handle), "data", '{"a":\n1}');
     expect(await store.read(handle)).toBeNull();
     expect(await store.listUser(user)).toEqual([]);
   });
@@ -230,21 +271,27 @@ describe("ioredis store: what the server holds", () => {
   it("reads anything it did not write as no session, and never overwrites it", async () => {
     const store = ioredisStore({ client, keyPrefix: nextPrefix() });
     const wrongType = testHandle();
-    await client.set(store.keys.session(wrongType), "a string, not a hash", "PX", 60_000);
+    await client.hset(store.keys.session(wrongType), "version", "1");
+    await client.pexpire(store.keys.session(wrongType), 60_000);
+    const otherShape = testHandle();
+    await client.set(store.keys.session(otherShape), "a string, not a session", "PX", 60_000);
     const badVersion = testHandle();
     await store.write(badVersion, testRecord(), 0);
-    await client.hset(store.keys.session(badVersion), "version", "one");
+    await editStored(raw, store.keys.session(badVersion), "version", "one");
     const missingField = testHandle();
     await store.write(missingField, testRecord(), 0);
-    await client.hdel(store.keys.session(missingField), "absoluteExpiresAt");
+    await editStored(raw, store.keys.session(missingField), "absoluteExpiresAt", "");
     const blank = testHandle();
     await store.write(blank, testRecord(), 0);
-    await client.hset(store.keys.session(blank), "createdAt", " 1");
-    for (const handle of [wrongType, badVersion, missingField, blank]) {
+    await editStored(raw, store.keys.session(blank), "createdAt", " 1");
+    for (const handle of [wrongType, otherShape, badVersion, missingField, blank]) {
+      // Both paths: a plain GET (no touch wanted) and the READ script (a touch may be due).
+      expect(await store.read(handle)).toBeNull();
       expect(await store.read(handle, { now: Date.now(), interval: 0 })).toBeNull();
       expect(await store.write(handle, testRecord(), 0)).toBe(false);
     }
-    expect(await client.get(store.keys.session(wrongType))).toBe("a string, not a hash");
+    expect(await client.hgetall(store.keys.session(wrongType))).toEqual({ version: "1" });
+    expect(await client.get(store.keys.session(otherShape))).toBe("a string, not a session");
   });
 
   it("reads a string that is not a handle as nothing, and refuses to write under one", async () => {

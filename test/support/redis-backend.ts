@@ -9,6 +9,7 @@ import type { Cluster, Redis } from "ioredis";
 import type { RedisSessionStore } from "../../adapters/redis/store.ts";
 import type { ConformanceTarget } from "../conformance/store-suite.ts";
 import { prefixPattern } from "./redis-server.ts";
+import { editStored } from "./stored-record.ts";
 
 export interface DirectAccess {
   /** A client that reaches any key (a Cluster client routes by slot). */
@@ -49,7 +50,8 @@ export function redisBackend<S extends RedisSessionStore>(direct: DirectAccess):
       return found.flatMap(({ key, expiresAt }) => (expiresAt === undefined ? [] : [{ key, expiresAt }]));
     },
     async corrupt(store, handle) {
-      await direct.client.hset(store.keys.session(handle), "data", "{not json");
+      // The string keeps its shape and expiry; only the data stops being JSON.
+      await editStored((...command) => direct.client.call(...command), store.keys.session(handle), "data", "{not json");
     },
   };
 }

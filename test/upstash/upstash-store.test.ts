@@ -11,6 +11,7 @@ import { storeConformance, testHandle, testRecord } from "../conformance/store-s
 import { connectResp, RespError, type RespClient, type RespReply } from "../support/resp-client.ts";
 import { startStandaloneRedis, type RedisProcess } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
+import { editStored } from "../support/stored-record.ts";
 
 process.env.UPSTASH_DISABLE_TELEMETRY = "1";
 
@@ -69,8 +70,8 @@ storeConformance<UpstashStore>("upstash (REST bridge to redis-server)", {
     everything: async (store) =>
       (await Promise.all((await keysUnder(store.keys.prefix)).map(async (key) => ({ key, expiresAt: await expiryOfKey(key) }))))
         .flatMap(({ key, expiresAt }) => (expiresAt === undefined ? [] : [{ key, expiresAt }])),
-    // The hash keeps its shape and expiry; only the data field stops being JSON.
-    corrupt: async (store, handle) => void (await redis("HSET", store.keys.session(handle), "data", "{not json")),
+    // The string keeps its shape and expiry; only the data stops being JSON.
+    corrupt: (store, handle) => editStored(redis, store.keys.session(handle), "data", "{not json"),
   },
 });
 
@@ -127,8 +128,10 @@ describe("upstash store: what is special to it", () => {
   it("reads a key of the wrong type where a session should be as no session", async () => {
     const store = upstashStore({ client, keyPrefix: freshPrefix() });
     const handle = testHandle();
-    await redis("SET", store.keys.session(handle), "not a hash", "PX", "60000");
+    await redis("RPUSH", store.keys.session(handle), "not a session");
+    await redis("PEXPIRE", store.keys.session(handle), "60000");
     expect(await store.read(handle)).toBeNull();
+    expect(await store.read(handle, { now: Date.now(), interval: 0 })).toBeNull();
   });
 
   it("reports health as the PING round trip", async () => {

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { upstashStore, type UpstashStore } from "../../adapters/upstash/index.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
 import { storeConformance } from "../conformance/store-suite.ts";
+import { editStored } from "../support/stored-record.ts";
 
 export interface BridgeEnv {
   UPSTASH_REDIS_REST_URL: string;
@@ -66,7 +67,7 @@ storeConformance<UpstashStore>(`upstash in ${runtime}`, {
     everything: async (store) =>
       (await Promise.all((await keysUnder(store.keys.prefix)).map(async (key) => ({ key, expiresAt: await expiryOfKey(key) }))))
         .flatMap(({ key, expiresAt }) => (expiresAt === undefined ? [] : [{ key, expiresAt }])),
-    corrupt: async (store, handle) => void (await exec("HSET", store.keys.session(handle), "data", "{not json")),
+    corrupt: (store, handle) => editStored(exec, store.keys.session(handle), "data", "{not json"),
   },
 });
 
