@@ -125,8 +125,13 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
   return true;
 }
 
-/** The cookie cache's copy of the session, trusted until `validUntil`. */
-function snapshotOf(ctx: Context, record: SessionRecord, now: number): Snapshot {
+/**
+ * The cookie cache's copy of the session, trusted until `validUntil`. `until` caps it: a
+ * session served from a snapshot and sealed again without a store call in between (a key
+ * rotation re-seals it) keeps its old snapshot's end, or the window would grow with every
+ * re-seal and a revocation could go unseen past it.
+ */
+function snapshotOf(ctx: Context, record: SessionRecord, now: number, until = Infinity): Snapshot {
   const include = ctx.config.cookieCacheInclude;
   return {
     userId: record.userId,
@@ -136,16 +141,16 @@ function snapshotOf(ctx: Context, record: SessionRecord, now: number): Snapshot 
     createdAt: record.createdAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     idleTimeout: record.idleTimeout,
-    validUntil: Math.min(now + ctx.config.cookieCacheMs, record.expiresAt, record.absoluteExpiresAt),
+    validUntil: Math.min(now + ctx.config.cookieCacheMs, record.expiresAt, record.absoluteExpiresAt, until),
   };
 }
 
-async function seal(ctx: Context, state: SessionState, now: number): Promise<string> {
+async function seal(ctx: Context, state: SessionState, now: number, snapshotUntil?: number): Promise<string> {
   const record = state.record!;
   const key = ctx.activeKey(now);
   const previousKid = state.kid;
   const claims: TicketClaims = { sid: state.sid!, exp: Math.ceil(record.absoluteExpiresAt / 1000) };
-  let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now) : undefined;
+  let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now, snapshotUntil) : undefined;
   let ticket = await sealTicket(snapshot ? { ...claims, snapshot } : claims, key);
   if (snapshot && ctx.config.cookie.name.length + 1 + ticket.length > ctx.config.maxCookieBytes) {
     // Too much data to ride along: this ticket goes without a snapshot rather than be refused.
@@ -206,6 +211,8 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   }
 
   const changed = state.ops.length > 0;
+  // A record built from the ticket's snapshot, not read from the store (see snapshotOf).
+  const fromSnapshot = state.snapshotUntil !== undefined ? state.record : null;
   if (state.fromSnapshot === "partial" && state.record && (changed || state.regenerate)) {
     // A partial snapshot lacks keys a write would drop: start from the full record.
     const fresh = await ctx.storeCall("read", () => store.read(state.handle!));
@@ -256,5 +263,7 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   const snapshotDue = config.cookieCacheMs > 0 && (state.snapshotStale || record.version !== versionBefore);
   const needsTicket =
     state.ticket === undefined || state.kid !== ctx.activeKey(now).id || record.absoluteExpiresAt !== absoluteBefore || snapshotDue;
-  return needsTicket ? seal(ctx, state, now) : null;
+  // The cap holds while the record is still the snapshot's: nothing written, nothing read.
+  if (record !== fromSnapshot) state.snapshotUntil = undefined;
+  return needsTicket ? seal(ctx, state, now, state.snapshotUntil) : null;
 }

@@ -88,6 +88,7 @@ export function createContext(options: SessionsOptions): Context {
         invalidReason: null,
         degraded: false,
         fromSnapshot: false,
+        snapshotUntil: undefined,
         snapshotStale: false,
         ...partial,
       };

@@ -98,6 +98,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
         idleMs: snapshot.idleTimeout,
         absoluteMs: snapshot.absoluteExpiresAt - snapshot.createdAt,
         fromSnapshot: snapshot.complete ? "complete" : "partial",
+        snapshotUntil: snapshot.validUntil,
       }),
     );
   }

@@ -52,6 +52,8 @@ export interface SessionState {
   degraded: boolean;
   /** Served from the ticket's snapshot (cookie cache): "complete" data, "partial" data, or no. */
   fromSnapshot: "complete" | "partial" | false;
+  /** The end of the snapshot this session was served from (epoch ms), if it was. */
+  snapshotUntil: number | undefined;
   /** Read from the store while the cookie cache is on: the next ticket carries a fresh snapshot. */
   snapshotStale: boolean;
 }

@@ -2,7 +2,10 @@
  * A circuit breaker for one store. After `failureThreshold` consecutive failures it opens:
  * calls fail at once instead of waiting on a dead server. After `openMs` it lets exactly one
  * probe through (half-open); the probe's success closes it, its failure opens it again.
- * Every transition is reported, so an operator sees when and for how long a store was out.
+ * Only the probe can close it: a call admitted before the breaker opened that answers late
+ * says nothing about the store now, and closing on it would skip what a closing probe does
+ * (the tiered store moves its cache generation there). Every transition is reported, so an
+ * operator sees when and for how long a store was out.
  *
  * @module
  */
@@ -55,24 +58,36 @@ export class CircuitBreaker {
     return "probe";
   }
 
-  success(): void {
-    this.#failures = 0;
-    this.#probing = false;
-    if (this.#state !== "closed") this.#move("closed");
+  /** @param admitted what `admit()` answered for this call */
+  success(admitted: "call" | "probe"): void {
+    if (admitted === "probe") {
+      this.#probing = false;
+      this.#failures = 0;
+      this.#move("closed");
+    } else if (this.#state === "closed") {
+      this.#failures = 0;
+    }
   }
 
   /**
    * The call ended in a way that says nothing about the store (it refused the call's input):
    * neither a success nor a failure. A half-open probe's slot is freed for the next call.
    */
-  release(): void {
-    this.#probing = false;
+  release(admitted: "call" | "probe"): void {
+    if (admitted === "probe") this.#probing = false;
   }
 
-  failure(): void {
-    this.#probing = false;
+  failure(admitted: "call" | "probe"): void {
+    if (admitted === "probe") {
+      this.#probing = false;
+      this.#openedAt = this.#clock();
+      this.#move("open");
+      return;
+    }
+    // A late failure of a call from before the breaker opened changes nothing now.
+    if (this.#state !== "closed") return;
     this.#failures++;
-    if (this.#state === "half-open" || (this.#state === "closed" && this.#failures >= this.#threshold)) {
+    if (this.#failures >= this.#threshold) {
       this.#openedAt = this.#clock();
       this.#move("open");
     }

@@ -75,15 +75,15 @@ export function guardedStore<S extends SessionStore>(store: S, options: GuardOpt
     const started = clock();
     try {
       const result = await timeout(call(), timeoutMs, () => `the ${store.name} store did not answer ${operation} within ${timeoutMs} ms.`);
-      breaker?.success();
+      breaker?.success(admitted);
       emit?.({ type: "store-call", store: store.name, operation, ms: clock() - started, ok: true });
       return result;
     } catch (error) {
       // A SessionError other than ERR_SESSION_STORE is about the call (a value the store
       // cannot hold, a handle that is not one, a setting to fix), not the store's health: one
       // visitor's bad value must not open the breaker for everyone.
-      if (error instanceof SessionError && error.code !== "ERR_SESSION_STORE") breaker?.release();
-      else breaker?.failure();
+      if (error instanceof SessionError && error.code !== "ERR_SESSION_STORE") breaker?.release(admitted);
+      else breaker?.failure(admitted);
       emit?.({ type: "store-call", store: store.name, operation, ms: clock() - started, ok: false });
       throw error;
     }

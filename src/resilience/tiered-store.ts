@@ -209,8 +209,29 @@ export function tieredStore(options: TieredStoreOptions): TieredStore {
     }
   }
 
+  /**
+   * Puts what a cache miss found in the durable store into the cache. A sign-out or revocation
+   * that ran between that durable read and this create had nothing to delete in the cache, so
+   * after creating the entry the durable store is asked again, and an entry it no longer backs
+   * goes (a failure to remove it moves the generation on, as any failed invalidation does).
+   * One more durable read per miss, and misses are rare: a write fills the cache itself.
+   */
   async function refill(handle: string, gen: number, record: SessionRecord): Promise<void> {
-    await bestEffort("refill", () => cache.write(inCache(handle, gen), record, 0));
+    if (!(await cacheUsable())) return;
+    const key = inCache(handle, gen);
+    try {
+      if (!(await cache.write(key, record, 0))) return;
+    } catch (error) {
+      fellBack("refill", error);
+      return;
+    }
+    let backed = false;
+    try {
+      backed = (await durable.read(handle))?.record.version === record.version;
+    } catch (error) {
+      emit?.({ type: "store-error", store: rawDurable.name, operation: "refill check", error });
+    }
+    if (!backed) await invalidate("delete", () => cache.delete(key));
   }
 
   /** Puts the durable store's record (or its absence) in place of a cache entry that disagrees. */

@@ -3,7 +3,7 @@
  * What it trades: a sign-out elsewhere or a revocation takes effect within that window.
  */
 import { describe, expect, it } from "vitest";
-import { createSessions } from "../../src/index.ts";
+import { createSessions, generateKey } from "../../src/index.ts";
 import { cookieFrom, setup, signIn } from "./helpers.ts";
 
 type Data = { role: string; cart: string[]; count: number };
@@ -41,6 +41,28 @@ describe("cookie cache", () => {
     expect((await sessions.read(cookie)).userId).toBe("ann");
     clock.advance(1);
     const after = await sessions.read(cookie);
+    expect(after.userId).toBeNull();
+    expect(after.invalidReason).toBe("not-found");
+  });
+
+  it("keeps the window's bound across a key rotation: a re-sealed snapshot ends when the old one did", async () => {
+    const first = setup<Data>({ cookieCache: { maxAge: 5 } });
+    const oldKey = first.keys;
+    const cookie = await signIn(first.sessions, "ann");
+    await first.sessions.revokeUser("ann");
+    // A new key in front: each read of the old ticket is re-sealed under it, from the snapshot.
+    const rotated = setup<Data>({ cookieCache: { maxAge: 5 }, keys: `${generateKey("k2")},${oldKey}`, store: first.store, clock: first.clock });
+    first.clock.advance(3_000);
+    const before = first.store.total();
+    const served = await rotated.sessions.read(cookie);
+    expect(served.userId).toBe("ann");
+    const resealed = cookieFrom(await rotated.sessions.commit(served));
+    expect(first.store.total()).toBe(before);
+    first.clock.advance(1_999);
+    expect((await rotated.sessions.read(resealed)).userId).toBe("ann");
+    first.clock.advance(1);
+    // 5 s after the snapshot was first sealed, the revocation shows, re-seal or not.
+    const after = await rotated.sessions.read(resealed);
     expect(after.userId).toBeNull();
     expect(after.invalidReason).toBe("not-found");
   });

@@ -40,6 +40,27 @@ describe("guarded store: time budget and circuit breaker", () => {
     expect(events.some((e) => e.type === "store-call" && e.ok === false)).toBe(true);
   });
 
+  it("is closed only by its probe: a call from before it opened that answers late leaves it open", async () => {
+    const clock = manualClock();
+    const inner = faultyStore(memoryStore(), "redis");
+    let answer: (() => void) | undefined;
+    const slow = Object.create(inner, {
+      read: { value: (...args: unknown[]) => new Promise((resolve) => (answer = () => resolve(inner.read(...(args as [string]))))) },
+    }) as typeof inner;
+    const store = guardedStore(slow, { timeoutMs: 10_000, breaker: { failureThreshold: 2, openMs: 1000 }, clock });
+    const late = store.read(testHandle());
+    inner.failNext("write", 2);
+    for (let i = 0; i < 2; i++) await expect(store.write(testHandle(), testRecord(), 0)).rejects.toThrow(/connection reset/);
+    expect(store.breakerState).toBe("open");
+    answer!();
+    expect(await late).toBeNull();
+    expect(store.breakerState).toBe("open");
+    // Nor does a late failure count: it says nothing about the store now.
+    clock.advance(1000);
+    expect(await store.probe()).toBe(true);
+    expect(store.breakerState).toBe("closed");
+  });
+
   it("reports its health with the breaker state, and false when the store is down", async () => {
     const inner = faultyStore(memoryStore());
     const store = guardedStore(inner, { timeoutMs: 30 });
@@ -78,12 +99,42 @@ describe("tiered store", () => {
     await durable.write(handle, testRecord(), 0);
     const before = durable.calls;
     expect((await store.read(handle))?.record.data).toEqual(testRecord().data);
-    expect(durable.calls - before).toBe(2);
+    // The generation, the read, and the check after the refill (see the next test).
+    expect(durable.calls - before).toBe(3);
     const cacheCalls = cache.calls;
     const durableCalls = durable.calls;
     expect((await store.read(handle))?.record.data).toEqual(testRecord().data);
     expect(cache.calls - cacheCalls).toBe(1);
     expect(durable.calls).toBe(durableCalls);
+  });
+
+  it("does not let a refill bring back a session signed out while the miss was being served", async () => {
+    const cacheBackend = memoryStore();
+    const durable = memoryStore();
+    // The refill's create waits until a sign-out has run from start to end.
+    let hold: ((run: () => Promise<boolean>) => Promise<boolean>) | undefined;
+    const cache = Object.create(cacheBackend, {
+      write: { value: (...args: Parameters<typeof cacheBackend.write>) => (hold ? hold(() => cacheBackend.write(...args)) : cacheBackend.write(...args)) },
+    }) as typeof cacheBackend;
+    const store = tieredStore({ cache, durable, cacheTimeoutMs: 1000 });
+    const handle = testHandle("ann");
+    await durable.write(handle, testRecord({ userId: "ann" }), 0);
+    let signedOut!: () => void;
+    const gate = new Promise<void>((resolve) => (signedOut = resolve));
+    let refilling!: () => void;
+    const refillReached = new Promise<void>((resolve) => (refilling = resolve));
+    hold = (run) => {
+      hold = undefined;
+      refilling();
+      return gate.then(run);
+    };
+    const reading = store.read(handle);
+    await refillReached;
+    await store.delete(handle);
+    signedOut();
+    expect(await reading).not.toBeNull(); // it started before the sign-out
+    expect(await store.read(handle)).toBeNull();
+    expect(cacheBackend.size).toBe(0);
   });
 
   it("writes the durable store first, then the cache", async () => {
