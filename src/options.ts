@@ -47,8 +47,12 @@ export interface CookieCacheOptions {
 export interface SessionsOptions {
   /** Where sessions live. */
   store: SessionStore;
-  /** `"id:secret,id:secret@notAfter"` or `[{ id, secret, notAfter }]`, newest first. */
-  keys: KeysInput;
+  /**
+   * `"id:secret,id:secret@notAfter"` or `[{ id, secret, notAfter }]`, newest first. Typed to
+   * take `process.env.SESSION_KEYS` as it is: a missing value is refused when the manager is
+   * created, with how to make a key.
+   */
+  keys: KeysInput | undefined;
   /** Seconds of inactivity after which a session ends. @default 1800 */
   idleTimeout?: number;
   /** Seconds after creation after which a session ends, however active. @default 604800 */

@@ -2,7 +2,7 @@
  * In-process store: for development, tests, and single-instance apps. Records are kept as
  * JSON strings so values behave exactly as they would through Redis or Postgres (a Date comes
  * back as a string, nothing is shared by reference). Every entry expires; the store is
- * bounded, and past `maxEntries` the least recently used session is dropped first.
+ * bounded: when it is full, expired sessions go first, then the least recently used.
  * Sessions do not survive a restart and are not shared between processes: use Redis or
  * Postgres for that.
  *
@@ -13,7 +13,7 @@ import { isSessionRecord } from "../../src/record.ts";
 import type { CounterResult, ReadResult, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
 
 export interface MemoryStoreOptions {
-  /** Sessions kept at most; the least recently used goes first. @default 100000 */
+  /** Sessions kept at most; when full, expired ones go first, then the least recently used. @default 100000 */
   maxEntries?: number;
   /** Epoch ms; pass the same clock as the session manager's in tests. @default Date.now */
   clock?: () => number;
@@ -89,7 +89,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // would walk the slots of every entry deleted before it.
   let oldest: Iterator<string> | undefined;
   let oldestCounter: Iterator<string> | undefined;
-  function makeRoom(): void {
+  // Expired entries go before any live one. Finding them walks every entry, so the sweep runs
+  // only when one can have expired (the earliest expiry written since the last sweep has come)
+  // and at most once a second; in between, the least recently used goes.
+  let earliestExpiry = Infinity;
+  let lastSweep = -Infinity;
+  function sweep(now: number): void {
+    lastSweep = now;
+    earliestExpiry = Infinity;
+    for (const [handle, entry] of entries) {
+      if (entry.expiresAt <= now) remove(handle);
+      else earliestExpiry = Math.min(earliestExpiry, entry.expiresAt);
+    }
+  }
+  function makeRoom(now: number): void {
+    if (entries.size >= maxEntries && earliestExpiry <= now && now - lastSweep >= 1000) sweep(now);
     while (entries.size >= maxEntries) {
       oldest ??= entries.keys();
       const next = oldest.next();
@@ -135,9 +149,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         entries.delete(handle);
         if (current.userId !== record.userId) unindex(handle, current.userId);
       } else {
-        makeRoom();
+        makeRoom(now);
       }
       entries.set(handle, { json: JSON.stringify(record), userId: record.userId, expiresAt: record.expiresAt });
+      earliestExpiry = Math.min(earliestExpiry, record.expiresAt);
       if (record.userId !== null) {
         let set = byUser.get(record.userId);
         if (!set) byUser.set(record.userId, (set = new Set()));

@@ -155,6 +155,17 @@ export function storeConformance<S extends SessionStore>(name: string, target: C
           expect((await store.read(handle))?.record.data).toEqual(testRecord().data);
         }));
 
+      it("keeps no reference to the record it is given (rule 2)", () =>
+        withStore(async (store) => {
+          const handle = testHandle();
+          const record = testRecord();
+          const copy = structuredClone(record);
+          await store.write(handle, record, 0);
+          (record.data as { count: number }).count = 99;
+          record.version = 7;
+          expect((await store.read(handle))?.record).toEqual(copy);
+        }));
+
       it("keeps unicode and JSON types intact", () =>
         withStore(async (store) => {
           const handle = testHandle();
@@ -204,6 +215,17 @@ export function storeConformance<S extends SessionStore>(name: string, target: C
           expect(Math.abs((expiry as number) - record.expiresAt)).toBeLessThan(SLACK_MS);
         }));
 
+      it("reads a record past its absolute expiry as null, even before its idle expiry", () =>
+        withStore(async (store) => {
+          const handle = testHandle();
+          const now = Date.now();
+          await store.write(handle, testRecord({ expiresAt: now + 60_000, absoluteExpiresAt: now + 150 }), 0);
+          expect(await store.read(handle)).not.toBeNull();
+          await sleep(400);
+          expect(await store.read(handle)).toBeNull();
+          expect(await store.read(handle, { now: Date.now(), interval: 0 })).toBeNull();
+        }));
+
       it("reads an expired record as null", () =>
         withStore(async (store) => {
           const handle = testHandle();
@@ -233,6 +255,11 @@ export function storeConformance<S extends SessionStore>(name: string, target: C
           await store.write(handle, testRecord({ userId: null, version: 2 }), 1);
           await store.read(handle, { now: Date.now(), interval: 0 });
           await store.increment?.(`counter-${testHandle()}`, 60_000);
+          // What a revocation leaves (Redis: a mark) and what a retirement leaves (a tombstone).
+          await store.revokeUser?.("bob");
+          const retired = testHandle("cy");
+          await store.write(retired, testRecord({ userId: "cy" }), 0);
+          await store.write(retired, testRecord({ userId: "cy", version: 2, expiresAt: Date.now() }), 1);
           const everything = await target.backend.everything(store);
           expect(everything.length).toBeGreaterThan(0);
           expect(everything.filter((entry) => entry.expiresAt === null)).toEqual([]);

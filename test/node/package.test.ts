@@ -25,8 +25,9 @@ let packed: string[];
 let installed: string;
 
 beforeAll(() => {
-  // `npm test` builds first; a lone `vitest run` of this file builds for itself.
-  if (!existsSync(join(root, "dist/index.js"))) execFileSync(bin("tsup"), ["--silent"], { cwd: root, stdio: "inherit" });
+  // `npm test` builds first; a lone `vitest run` of this file builds for itself, also after
+  // `npm start`, whose quick build leaves out the declarations.
+  if (!existsSync(join(root, "dist/index.js")) || !existsSync(join(root, "dist/index.d.ts"))) execFileSync(bin("tsup"), ["--silent"], { cwd: root, stdio: "inherit" });
   work = mkdtempSync(join(tmpdir(), "cloakroom-pack-"));
   const out = execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], {
     cwd: root,

@@ -46,10 +46,13 @@ beforeAll(async () => {
   query = fromPg(pool);
 });
 
+/** Unique, so that on a DATABASE_URL server this file drops only what it created. */
+const schema = uniqueTable("cloakroom_test_schema");
+
 afterAll(async () => {
   if (pool) {
     for (const table of created) await dropStore(query, table);
-    await pool.query("DROP SCHEMA IF EXISTS cloakroom_test_schema CASCADE");
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool.end();
   }
   await server?.stop();
@@ -94,12 +97,12 @@ describe("schema and migrate()", () => {
   });
 
   it("works in a named schema, with quoting", async () => {
-    await pool.query("CREATE SCHEMA IF NOT EXISTS cloakroom_test_schema");
-    const store = postgresStore({ query, table: "cloakroom_test_schema.Sessions" });
+    await pool.query(`CREATE SCHEMA ${schema}`);
+    const store = postgresStore({ query, table: `${schema}.Sessions` });
     await store.migrate();
     const handle = testHandle();
     await store.write(handle, testRecord(), 0);
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM cloakroom_test_schema."Sessions"`);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${schema}."Sessions"`);
     expect(rows[0].n).toBe(1);
   });
 

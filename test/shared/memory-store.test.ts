@@ -36,6 +36,19 @@ describe("memory store: what is special to it", () => {
     expect(await store.read(c)).not.toBeNull();
   });
 
+  it("prunes an expired entry before a live one even when the live one is older", async () => {
+    let now = 1_000_000;
+    const store = memoryStore({ maxEntries: 2, clock: () => now });
+    const [a, b, c] = [testHandle(), testHandle(), testHandle()];
+    await store.write(a, testRecord({ lastSeenAt: now, expiresAt: now + 60_000 }), 0);
+    await store.write(b, testRecord({ lastSeenAt: now, expiresAt: now + 10 }), 0);
+    now += 100;
+    await store.write(c, testRecord({ lastSeenAt: now, expiresAt: now + 60_000 }), 0);
+    expect(await store.read(a)).not.toBeNull();
+    expect(await store.read(c)).not.toBeNull();
+    expect(store.size).toBe(2);
+  });
+
   it("bounds counters too, dropping the window that started first", async () => {
     const store = memoryStore({ maxEntries: 2 });
     await store.increment("a", 60_000);

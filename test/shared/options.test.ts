@@ -22,6 +22,12 @@ describe("options are checked when the manager is created", () => {
     expect(configError(null as never).code).toBe("ERR_SESSION_CONFIG");
   });
 
+  it("takes an environment variable as it is typed (string | undefined), and refuses it missing at creation", () => {
+    // Type-checked by `tsc -p tsconfig.json`: `keys: process.env.SESSION_KEYS` needs no `!`.
+    const env: Record<string, string | undefined> = {};
+    expect(() => createSessions({ store: memoryStore(), keys: env.SESSION_KEYS })).toThrow(/keys is missing/);
+  });
+
   it("names an unknown option, so a typo does not pass silently", () => {
     expect(configError({ ...base(), idleTimout: 5 }).message).toContain("unknown option idleTimout");
     expect(configError({ ...base(), cookie: { sameSit: "lax" } }).message).toContain("unknown option cookie.sameSit");

@@ -102,11 +102,13 @@ export async function command(port: number, args: readonly (string | number)[], 
   }
 }
 
-export async function answersPing(port: number): Promise<boolean> {
+/** The process id of the Redis server (or sentinel) answering on `port`, if one answers. */
+export async function serverPid(port: number): Promise<number | undefined> {
   try {
-    return (await command(port, ["PING"])) === "PONG";
+    const match = /^process_id:(\d+)/m.exec(String(await command(port, ["INFO", "server"])));
+    return match ? Number(match[1]) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -160,8 +162,10 @@ export interface StartOptions {
 }
 
 /**
- * Starts one redis-server (or sentinel) on a free loopback port and waits until it answers
- * PING. Retries with a new port when another process took the one found free.
+ * Starts one redis-server (or sentinel) on a free loopback port and waits until it answers,
+ * as itself: the server on the port must report this child's process id, so a server another
+ * process started on the port in the meantime is never taken for ours. Retries with a new port
+ * when another process took the one found free.
  */
 export async function startRedisProcess(options: StartOptions = {}): Promise<RedisProcess> {
   requireRedisServer();
@@ -214,7 +218,9 @@ export async function startRedisProcess(options: StartOptions = {}): Promise<Red
         })()),
     };
     for (let waited = 0; waited < 5_000 && server.running(); waited += 25) {
-      if (await answersPing(port)) return server;
+      const owner = await serverPid(port);
+      if (owner === child.pid) return server;
+      if (owner !== undefined) break; // someone else's server has the port: ours cannot bind it
       await sleep(25);
     }
     await server.stop();
