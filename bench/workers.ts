@@ -40,7 +40,8 @@ import { bundleWithWrangler, kib, readWranglerToml, root, type WranglerBundle } 
 import { measure, timerOverheadMs, warmUp, type Stats, type Timed } from "./measure.ts";
 import { micros, times } from "./report.ts";
 
-const GOAL_BYTES = 12 * 1024;
+/** 12 KB taken as 12 000 bytes, the stricter reading, as bench:compare does. */
+const GOAL_BYTES = 12_000;
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS) > 0 ? Number(process.env.BENCH_COLD_RUNS) : 9;
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS) > 0 ? Number(process.env.BENCH_SLICE_MS) : 250;
 const ROUNDS = 10;

@@ -38,6 +38,7 @@
 import { memoryStore } from "../adapters/memory/index.ts";
 import { keyLayout } from "../adapters/redis/keys.ts";
 import type { EventListener } from "../src/events.ts";
+import { guardedStore, type GuardOptions } from "../src/resilience/guarded-store.ts";
 import { tieredStore, type TieredStoreOptions } from "../src/resilience/tiered-store.ts";
 import type { SessionStore } from "../src/store.ts";
 import { openPostgres, planPostgres, type PostgresPlan } from "./postgres.ts";
@@ -61,6 +62,15 @@ export interface StoreFromEnvOptions {
   /** Settings of the tiered store (Redis + DATABASE_URL) besides cache, durable and onEvent. */
   tiered?: Omit<TieredStoreOptions, "cache" | "durable" | "onEvent">;
   /**
+   * Postgres alone (DATABASE_URL without Redis) runs behind `guardedStore`: a time budget per
+   * call and a circuit breaker, so a frozen database costs a request the budget, not forever.
+   * These settings (besides onEvent), or false for none. Redis and Upstash alone need no guard:
+   * their clients' own timeouts (`failoverSafeOptions`, the Upstash signal) are the budget, and
+   * a breaker there would keep failing requests after a Sentinel failover had completed.
+   * @default { timeoutMs: 2000 } and the breaker's defaults
+   */
+  guard?: Omit<GuardOptions, "onEvent"> | false;
+  /**
    * Create the Postgres tables if they are missing (idempotent, safe from several instances).
    * Turn off when your migration tool applies `schemaSql()`. @default true
    */
@@ -79,7 +89,9 @@ export interface EnvStore {
   close(): Promise<void>;
 }
 
-const KNOWN_OPTIONS = new Set(["log", "onEvent", "tiered", "migrate", "runtime"]);
+const KNOWN_OPTIONS = new Set(["log", "onEvent", "tiered", "guard", "migrate", "runtime"]);
+/** Budget of one Postgres call when Postgres serves alone (the tiered store's durable default). */
+const POSTGRES_ALONE_TIMEOUT_MS = 2000;
 /** The ioredis command timeout alone (holds a request across a Sentinel failover) and as a cache (the tiered store answers from Postgres after 250 ms anyway). */
 const REDIS_TIMEOUT_MS = { alone: 3000, cache: 1000 };
 /** Upstash request budget, retries included. */
@@ -214,7 +226,16 @@ export async function storeFromEnv(env: EnvSource, options: StoreFromEnvOptions 
     opened = await openCache(chosen.cache, env, "alone", chosen.keyPrefix, log);
     description = opened.description;
   } else if (chosen.durable) {
-    opened = await openPostgres(chosen.durable, { migrate, log });
+    const postgres = await openPostgres(chosen.durable, { migrate, log });
+    const guard = options.guard ?? {};
+    opened = guard === false ? postgres : {
+      ...postgres,
+      store: guardedStore(postgres.store, {
+        timeoutMs: POSTGRES_ALONE_TIMEOUT_MS,
+        ...guard,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      }),
+    };
     description = opened.description;
   } else {
     const fallback = memory(env, runtime);

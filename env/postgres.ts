@@ -85,7 +85,9 @@ export async function openPostgres(plan: PostgresPlan, options: { migrate: boole
   }
   const { default: pg } = await loadDriver<PgModule>("pg", "DATABASE_URL");
   // A short connection timeout: an app that cannot reach its database should say so, not hang.
-  const pool = new pg.Pool({ connectionString: plan.url, max: 10, connectionTimeoutMillis: 5_000 });
+  // A statement timeout as well: storeFromEnv gives each call a 2 s budget, and this frees the
+  // connection of a statement that went on waiting (a lock, a stalled server) past it.
+  const pool = new pg.Pool({ connectionString: plan.url, max: 10, connectionTimeoutMillis: 5_000, statement_timeout: 10_000, query_timeout: 10_000 });
   // An idle client that loses its connection emits "error" on the pool; unhandled, that ends
   // the process. The next query gets a fresh connection (or fails, and that request gets 503).
   // One line a minute at most: a restarted database drops every idle client at once.

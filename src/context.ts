@@ -47,7 +47,12 @@ export function createContext(options: SessionsOptions): Context {
     owner,
 
     storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+      // Latency of every call, as the request waits for it (the store latency metric), when
+      // someone listens; nothing is timed otherwise.
+      const started = emit ? performance.now() : 0;
+      const done = (ok: boolean) => emit?.({ type: "store-call", store: store.name, operation, ms: performance.now() - started, ok });
       const failed = (error: unknown): never => {
+        if (emit) done(false);
         emit?.({ type: "store-error", store: store.name, operation, error });
         if (error instanceof SessionError) throw error;
         throw new SessionError(
@@ -58,7 +63,8 @@ export function createContext(options: SessionsOptions): Context {
       };
       // A promise chain, not an async function: one hop less on every store call.
       try {
-        return Promise.resolve(call()).then(undefined, failed);
+        const pending = Promise.resolve(call());
+        return emit ? pending.then((value) => (done(true), value), failed) : pending.then(undefined, failed);
       } catch (error) {
         // A store method that throws instead of rejecting.
         return Promise.reject(error).then(undefined, failed);

@@ -39,7 +39,11 @@ export type SessionEvent =
   | { type: "revoked"; userId: string; count: number }
   | { type: "conflict-retried"; handle: string; attempt: number }
   | { type: "store-error"; store: string; operation: string; error: unknown }
-  /** A guarded store's call finished (see guardedStore); `ms` is its latency. */
+  /**
+   * A store call finished; `ms` is its latency. The manager reports each call it makes to its
+   * store; a guarded store (guardedStore, and a tiered store's cache and durable store) also
+   * reports its own.
+   */
   | { type: "store-call"; store: string; operation: string; ms: number; ok: boolean }
   /** A guarded store's circuit breaker moved. */
   | { type: "breaker"; store: string; from: "closed" | "open" | "half-open"; to: "closed" | "open" | "half-open" };

@@ -3,9 +3,9 @@
  * builds the client (with options that survive a failover: README, "Redis (ioredis)") and
  * closes it; the adapter never creates a connection, reads the environment or starts a timer.
  *
- * Each operation is one Lua script, so one round trip: a read (touch included when due), a
- * compare-and-set write, a delete, listing a user's sessions, a counter. Revoking a user is
- * two (see `revokeUser`). Every key expires. A user's sessions, index and revocation mark
+ * Each operation is one round trip: a read is a plain GET while its touch is not due, else one
+ * Lua script that touches it too; a compare-and-set write, a delete, listing a user's sessions
+ * and a counter are one script each. Revoking a user is two (see `revokeUser`). Every key expires. A user's sessions, index and revocation mark
  * share one hash slot, so all of it holds on Cluster too. Layout and scripts: ../redis/.
  *
  * `failoverSafeOptions()` and `failoverSafeClusterOptions()` give client options that survive

@@ -113,6 +113,7 @@ const CELLS: Cell[] = [
   { head: "req/s", value: (l) => thousands(l.rps) },
   { head: "×floor", value: (l, f) => times(l.rps / f.rps) },
   { head: "p50 ms", value: (l) => fixed(l.p50Ms, 2) },
+  { head: "p50 ×floor", value: (l, f) => times(l.p50Ms / f.p50Ms) },
   { head: "p99 ms", value: (l) => fixed(l.p99Ms, 2) },
   { head: "p99 ×floor", value: (l, f) => times(l.p99Ms / f.p99Ms) },
   { head: "CPU µs/req", value: (l) => fixed(l.cpuPerRequestUs, 0) },

@@ -178,6 +178,24 @@ describe("storeFromEnv: one store per environment", () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it("Postgres alone runs behind a time budget and a breaker, which guard: false turns off", async () => {
+    const { choice } = await open({ DATABASE_URL: databaseUrl }, { guard: { timeoutMs: 200, breaker: false } });
+    await works(choice, "gus");
+    // A table another session holds locked: the read waits on it, the request does not.
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query("BEGIN");
+    await admin.query(`LOCK TABLE ${schema}.cloakroom_sessions IN ACCESS EXCLUSIVE MODE`);
+    try {
+      await expect(choice.store.read(testHandle())).rejects.toMatchObject({ code: "ERR_SESSION_STORE", message: expect.stringMatching(/within 200 ms/) });
+    } finally {
+      await admin.query("ROLLBACK");
+      await admin.end();
+    }
+    expect((await open({ DATABASE_URL: databaseUrl })).choice.store).toHaveProperty("breakerState", "closed");
+    expect((await open({ DATABASE_URL: databaseUrl }, { guard: false })).choice.store).not.toHaveProperty("breakerState");
+  });
+
   it("migrate: false leaves the schema to the application's migration tool", async () => {
     const bare = uniqueTable("cloakroom_env_bare");
     const admin = new pg.Client({ connectionString: postgres.url });

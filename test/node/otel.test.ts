@@ -39,6 +39,19 @@ describe("OpenTelemetry metrics", () => {
     expect(sum("cloakroom.session.events", { event: "created" })).toBe(1);
   });
 
+  it("records the latency of every store call the manager makes, on any store", async () => {
+    const { meter, points } = recordingMeter();
+    const store = faultyStore(memoryStore(), "plain");
+    const sessions = createSessions({ store, keys: generateKey(), onEvent: otelMetrics({ meter }) });
+    const cookie = await signIn(sessions, "ann");
+    await sessions.read(cookie);
+    store.mode = "down";
+    await sessions.read(cookie).catch(() => {});
+    const calls = points.filter((p) => p.name === "cloakroom.store.duration" && p.attributes.store === "plain");
+    expect(calls.map((p) => [p.attributes.operation, p.attributes.ok])).toEqual([["write", true], ["read", true], ["read", false]]);
+    expect(calls.every((p) => p.value >= 0)).toBe(true);
+  });
+
   it("records store latency, errors, breaker transitions and how long the fallback lasted", async () => {
     const { meter, sum, points } = recordingMeter();
     const onEvent = otelMetrics({ meter });

@@ -27,7 +27,11 @@ describe("sessions: read and commit", () => {
     expect(session.isNew).toBe(false);
     expect(session.handle).toMatch(/^[\w-]{4}\.[\w-]{43}$/);
     expect(store.calls).toEqual({ write: 1 });
-    expect(events).toEqual([{ type: "read", outcome: "anonymous" }, { type: "created", handle: session.handle }]);
+    expect(events).toEqual([
+      { type: "read", outcome: "anonymous" },
+      { type: "store-call", store: "memory", operation: "write", ms: expect.any(Number), ok: true },
+      { type: "created", handle: session.handle },
+    ]);
     expect(store.size).toBe(1);
   });
 
