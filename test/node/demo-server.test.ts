@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKey } from "cloakroom";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedisProcess, type RedisProcess } from "../support/redis-server.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const SERVER = "examples/hono-node/server.ts";
-const BUILT = ["dist/index.js", "dist/hono.js", "dist/env.js", "dist/adapters/memory.js"];
+const BUILT = ["dist/index.js", "dist/hono.js", "dist/env.js", "dist/adapters/memory.js", "dist/adapters/ioredis.js"];
 
 interface Run {
   child: ChildProcess;
@@ -155,6 +156,49 @@ describe("demo server over real HTTP", () => {
     process.kill(run.child.pid!, "SIGTERM");
     expect(await run.exited).toEqual({ code: 0, signal: null });
     expect(run.stdout).toContain("SIGTERM");
+  });
+});
+
+describe("two demo processes on one Redis", () => {
+  let redis: RedisProcess;
+  const keys = generateKey("demo");
+
+  beforeAll(async () => {
+    redis = await startRedisProcess();
+  });
+
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  async function demo(port: number): Promise<{ run: Run; base: string }> {
+    const run = startServer({ PORT: String(port), SESSION_KEYS: keys, REDIS_URL: redis.url, NODE_ENV: "development" });
+    await listening(run);
+    return { run, base: `http://127.0.0.1:${port}` };
+  }
+
+  async function stop(run: Run): Promise<void> {
+    process.kill(run.child.pid!, "SIGTERM");
+    expect((await run.exited).code).toBe(0);
+  }
+
+  it("share sessions, and a session survives a restart of the demo", async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const a = await demo(portA);
+    const b = await demo(portB);
+    expect(a.run.stdout).toContain("(REDIS_URL)");
+    const login = await fetch(`${a.base}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "rita" }) });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.getSetCookie()[0]!.split(";")[0]!;
+    // Signed in on A, counted on B, read on A.
+    expect(await (await fetch(`${b.base}/count`, { method: "POST", headers: { cookie } })).json()).toEqual({ count: 1 });
+    expect(await (await fetch(`${a.base}/me`, { headers: { cookie } })).json()).toMatchObject({ user: "rita", count: 1 });
+
+    await stop(a.run);
+    await stop(b.run);
+    const again = await demo(portA);
+    expect(await (await fetch(`${again.base}/me`, { headers: { cookie } })).json()).toMatchObject({ user: "rita", count: 1 });
+    await stop(again.run);
   });
 });
 

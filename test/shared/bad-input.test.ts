@@ -34,6 +34,13 @@ async function world() {
   return { ...env, valid, ring, expectRejected };
 }
 
+/** What a ticket may claim: the real claims' shape, and anything else JSON can hold. */
+const claims = fc.oneof(
+  fc.record({ s: fc.string({ maxLength: 60 }), e: fc.integer({ min: 0, max: 4_102_444_800 }) }),
+  fc.record({ sid: fc.string({ maxLength: 60 }), exp: fc.integer() }),
+  fc.jsonValue(),
+);
+
 async function jwe(header: Record<string, unknown>, key: CryptoKey | Uint8Array, payload: unknown = { s: "a".repeat(43), e: 4102444800 }) {
   return new CompactEncrypt(encoder.encode(JSON.stringify(payload))).setProtectedHeader(header as never).encrypt(key);
 }
@@ -95,34 +102,52 @@ describe("bad input reads as no session, never throws, never reaches the store",
     );
   });
 
-  it("unknown key ids, including path-like ones", async () => {
+  it("unknown key ids, including path-like ones, over any claims", async () => {
     const { expectRejected } = await world();
     const stranger = await new Keyring(generateKey("stranger")).lookup("stranger")!.ticketKey;
-    for (const kid of ["stranger", "../../etc/passwd", "", "x".repeat(500), "__proto__", "constructor"]) {
-      expect(await expectRejected(`__Host-session=${await jwe({ alg: "dir", enc: "A256GCM", kid }, stranger)}`)).toBe("unknown-key");
-    }
+    const kid = fc.oneof(
+      fc.constantFrom("stranger", "../../etc/passwd", "", "x".repeat(500), "__proto__", "constructor", "NEW", "new "),
+      fc.string({ maxLength: 80 }).filter((id) => id !== "new" && id !== "old"),
+    );
+    await fc.assert(
+      fc.asyncProperty(kid, claims, async (id, payload) => {
+        expect(await expectRejected(`__Host-session=${await jwe({ alg: "dir", enc: "A256GCM", kid: id }, stranger, payload)}`)).toBe("unknown-key");
+      }),
+      { numRuns: 60 },
+    );
   });
 
-  it("tickets sealed with the old key after its notAfter", async () => {
+  it("tickets sealed with the old key after its notAfter, whatever they claim", async () => {
     const env = await world();
-    const oldTicket = await jwe({ alg: "dir", enc: "A256GCM", kid: "old" }, await env.ring.lookup("old")!.ticketKey);
+    const oldKey = await env.ring.lookup("old")!.ticketKey;
     env.clock.set(Date.parse("2026-11-23T00:00:01Z"));
-    expect(await env.expectRejected(`__Host-session=${oldTicket}`)).toBe("key-retired");
+    await fc.assert(
+      fc.asyncProperty(claims, async (payload) => {
+        const oldTicket = await jwe({ alg: "dir", enc: "A256GCM", kid: "old" }, oldKey, payload);
+        expect(await env.expectRejected(`__Host-session=${oldTicket}`)).toBe("key-retired");
+      }),
+      { numRuns: 30 },
+    );
   });
 
-  it("algorithm swaps, compression, PBES2 and A256KW with the same secret", async () => {
+  it("algorithm swaps, compression, PBES2 and A256KW with the same secret, over any claims", async () => {
     const { expectRejected, ring, keys } = await world();
     const secret = base64url.decode(keys.split(",")[0]!.split(":")[1]!);
     const ticketKey = await ring.lookup("new")!.ticketKey;
-    const tokens = [
-      await jwe({ alg: "dir", enc: "A256GCM", kid: "new", zip: "DEF" }, ticketKey),
-      await jwe({ alg: "dir", enc: "A256CBC-HS512", kid: "new" }, new Uint8Array(64).fill(1)),
-      await jwe({ alg: "dir", enc: "A128GCM", kid: "new" }, secret.slice(0, 16)),
-      await jwe({ alg: "A256KW", enc: "A256GCM", kid: "new" }, secret),
-      await jwe({ alg: "A256GCMKW", enc: "A256GCM", kid: "new" }, secret),
-      await jwe({ alg: "PBES2-HS256+A128KW", enc: "A256GCM", kid: "new", p2c: 1000, p2s: base64url.encode(new Uint8Array(16)) }, secret),
+    const attacks: Array<[string, Record<string, unknown>, CryptoKey | Uint8Array]> = [
+      ["compressed", { alg: "dir", enc: "A256GCM", kid: "new", zip: "DEF" }, ticketKey],
+      ["another enc (CBC)", { alg: "dir", enc: "A256CBC-HS512", kid: "new" }, new Uint8Array(64).fill(1)],
+      ["a weaker enc", { alg: "dir", enc: "A128GCM", kid: "new" }, secret.slice(0, 16)],
+      ["A256KW with the same secret", { alg: "A256KW", enc: "A256GCM", kid: "new" }, secret],
+      ["A256GCMKW with the same secret", { alg: "A256GCMKW", enc: "A256GCM", kid: "new" }, secret],
+      ["PBES2", { alg: "PBES2-HS256+A128KW", enc: "A256GCM", kid: "new", p2c: 1000, p2s: base64url.encode(new Uint8Array(16)) }, secret],
     ];
-    for (const token of tokens) expect(await expectRejected(`__Host-session=${token}`)).toBe("forged");
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...attacks), claims, async ([what, header, key], payload) => {
+        expect(await expectRejected(`__Host-session=${await jwe(header, key, payload)}`), what).toBe("forged");
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("a JWS or an unsecured JWT where a JWE belongs", async () => {
