@@ -8,7 +8,7 @@
  * 2. Time per request, one request in flight, on ONE ioredis connection, in the same run:
  *    - raw GET: `client.get(key)` of a string as large as a session record (the floor any
  *      server-side session pays);
- *    - store.read: the adapter alone, one EVALSHA of the read script;
+ *    - store.read: the adapter alone, a session whose touch is not due: one GET and the decode;
  *    - validated session read: `sessions.read(cookie)` + `commit` (ticket cache warm, no touch
  *      due, nothing changed), what a request of a signed-in visitor costs.
  *    Interleaved rounds of short slices (bench/measure.ts), medians.
@@ -16,7 +16,8 @@
  *    time cloakroom adds on top of the round trip is measured apart from waiting.
  *
  * Goals (issue 3): validated read <= 1.05x the raw GET, and at most 15 µs of CPU per request
- * more than the raw GET.
+ * more than the raw GET. The issue's sentence also reads as one bound, 1.05x the GET plus
+ * 15 µs; that reading is printed too.
  *
  * @module
  */
@@ -73,7 +74,7 @@ try {
 
   const lines: Timed[] = [
     { id: "get", label: "raw GET (same connection)", run: () => client.get(pick(rawKeys)) },
-    { id: "store", label: "store.read (one EVALSHA)", run: () => store.read(pick(handles)) },
+    { id: "store", label: "store.read (one GET, no touch due)", run: () => store.read(pick(handles)) },
     {
       id: "session",
       label: "validated session read + commit",
@@ -176,7 +177,12 @@ try {
       says: `validated session read: ${micros(stats.get("session")!.medianUs)} µs = ${ratio.toFixed(2)}x the raw GET (${micros(get.medianUs)} µs)`,
       goal: `goal <= ${RATIO_GOAL}x`,
       met: ratio <= RATIO_GOAL,
-      hint: `the adapter alone (one EVALSHA) is ${(stats.get("store")!.medianUs / get.medianUs).toFixed(2)}x: the rest is the core's read + commit`,
+      hint: `the adapter alone (one GET) is ${(stats.get("store")!.medianUs / get.medianUs).toFixed(2)}x: the rest is the core's read + commit`,
+    },
+    {
+      says: `the same read against 1.05x the GET + 15 µs (the goal read as one bound): ${micros(stats.get("session")!.medianUs)} vs ${micros(get.medianUs * RATIO_GOAL + CPU_GOAL_US)} µs`,
+      goal: "the other reading",
+      met: stats.get("session")!.medianUs <= get.medianUs * RATIO_GOAL + CPU_GOAL_US,
     },
     {
       says: `CPU cloakroom adds per request: ${micros(extraCpu)} µs (session ${micros(cpuUs.get("session")!)} µs - GET ${micros(cpuUs.get("get")!)} µs)`,

@@ -62,6 +62,24 @@ describe("ticket cache", () => {
     expect(spies.decrypt).toHaveBeenCalledTimes(2);
   });
 
+  it("matches the whole ticket: a string that shares a remembered ticket's tail is opened and refused", async () => {
+    const { sessions } = setup();
+    const cookie = await signIn(sessions, "ann");
+    const [name, ticket] = cookie.split("=");
+    // The same authentication tag (the last segment), another header: not the remembered ticket.
+    const forged = `${name}=${ticket!.startsWith("e") ? "f" : "e"}${ticket!.slice(1)}`;
+    const spies = spyCrypto();
+    const read = await sessions.read(forged);
+    expect(read.userId).toBeNull();
+    expect(read.invalidReason).not.toBeNull();
+    expect((await sessions.read(cookie)).userId).toBe("ann");
+    // Opening the forgery was tried (or refused before any crypto); the real ticket cost none.
+    expect(spies.decrypt.mock.calls.length).toBeLessThanOrEqual(1);
+    const again = spyCrypto();
+    await sessions.read(cookie);
+    expect(again.total()).toBe(0);
+  });
+
   it("is bounded: past its size the least recently used ticket is opened again", async () => {
     const { sessions } = setup({ ticketCacheSize: 2 });
     const cookies = [await signIn(sessions, "a"), await signIn(sessions, "b"), await signIn(sessions, "c")];
