@@ -50,10 +50,12 @@ export function createContext(options: SessionsOptions): Context {
       // Latency of every call, as the request waits for it (the store latency metric), when
       // someone listens; nothing is timed otherwise.
       const started = emit ? performance.now() : 0;
-      const done = (ok: boolean) => emit?.({ type: "store-call", store: store.name, operation, ms: performance.now() - started, ok });
+      const done = (ok: boolean) => emit!({ type: "store-call", store: store.name, operation, ms: performance.now() - started, ok });
       const failed = (error: unknown): never => {
-        if (emit) done(false);
-        emit?.({ type: "store-error", store: store.name, operation, error });
+        if (emit) {
+          done(false);
+          emit({ type: "store-error", store: store.name, operation, error });
+        }
         if (error instanceof SessionError) throw error;
         throw new SessionError(
           "ERR_SESSION_STORE",

@@ -5,8 +5,9 @@
  *
  * Each operation is one round trip: a read is a plain GET while its touch is not due, else one
  * Lua script that touches it too; a compare-and-set write, a delete, listing a user's sessions
- * and a counter are one script each. Revoking a user is two (see `revokeUser`). Every key expires. A user's sessions, index and revocation mark
- * share one hash slot, so all of it holds on Cluster too. Layout and scripts: ../redis/.
+ * and a counter are one script each. Revoking a user is two (see `revokeUser`). Every key
+ * expires. A user's sessions, index and revocation mark share one hash slot, so all of it holds
+ * on Cluster too. Layout and scripts: ../redis/.
  *
  * `failoverSafeOptions()` and `failoverSafeClusterOptions()` give client options that survive
  * a failover (they return options; the application still builds the client).

@@ -1,7 +1,8 @@
 /**
  * Runs the shared Redis session scripts through an ioredis client (standalone, Sentinel or
- * Cluster), and the plain GET of a read whose touch is not due: EVALSHA, and EVAL once when the server answers NOSCRIPT (after a restart, a
- * failover to a replica that never saw the script, or SCRIPT FLUSH). EVAL caches the script on
+ * Cluster), and the plain GET of a read whose touch is not due. Scripts go as EVALSHA, and EVAL
+ * once when the server answers NOSCRIPT (after a restart, a failover to a replica that never saw
+ * the script, or SCRIPT FLUSH). EVAL caches the script on
  * that server, so the next call is one EVALSHA again. Cluster routes each call by its first key,
  * and every key of one script shares a slot (see ../redis/keys.ts).
  *

@@ -174,11 +174,11 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
           nonce(),
         ],
       );
-      const stored = Number(reply) === 1;
+      const outcome = Number(reply);
       // What was just written is the freshest touch clock there is (2: revoked on arrival).
-      if (stored && record.expiresAt > record.lastSeenAt) hints.remember(handle, record);
+      if (outcome === 1 && record.expiresAt > record.lastSeenAt) hints.remember(handle, record);
       else hints.forget(handle);
-      return Number(reply) !== 0;
+      return outcome !== 0;
     },
 
     async delete(handle: string): Promise<void> {
