@@ -17,6 +17,7 @@ export const libraryEntries = {
   "adapters/ioredis": "adapters/ioredis/index.ts",
   "adapters/upstash": "adapters/upstash/index.ts",
   "adapters/postgres": "adapters/postgres/index.ts",
+  testing: "src/testing/index.ts",
 };
 
 export default defineConfig({
@@ -30,4 +31,6 @@ export default defineConfig({
   treeshake: true,
   sourcemap: false,
   outDir: "dist",
+  // The conformance suite registers its tests with the consumer's own vitest.
+  external: ["vitest"],
 });

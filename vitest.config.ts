@@ -20,6 +20,7 @@ export default defineConfig({
       { find: /^cloakroom\/adapters\/postgres$/, replacement: here("./adapters/postgres/index.ts") },
       { find: /^cloakroom\/adapters\/ioredis$/, replacement: here("./adapters/ioredis/index.ts") },
       { find: /^cloakroom\/adapters\/upstash$/, replacement: here("./adapters/upstash/index.ts") },
+      { find: /^cloakroom\/testing$/, replacement: here("./src/testing/index.ts") },
     ],
   },
   test: {

@@ -18,7 +18,7 @@ import { startPostgres, uniqueTable, type PostgresServer } from "../support/post
 import { harnessClient, sleep, startStandaloneRedis, uniqueKeyPrefix, waitFor, type RedisProcess } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 import { keysUnder } from "../support/redis-backend.ts";
-import { testHandle } from "../conformance/store-suite.ts";
+import { testHandle } from "cloakroom/testing";
 
 const REDIS_PASSWORD = "redis-pw-7f3a9c";
 const PG_PASSWORD = "pg-pw-41be02";

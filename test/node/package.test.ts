@@ -4,7 +4,7 @@
  * each subpath imported by Node from an unpacked copy the way a consumer would.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,7 +55,7 @@ afterAll(() => {
 describe("package.json", () => {
   it("exports exactly the tsup library entries, each with types and an ESM default", () => {
     const subpath = (entry: string) => (entry === "index" ? "." : `./${entry}`);
-    expect(Object.keys(pkg.exports)).toEqual([".", "./hono", "./otel", "./next", "./env", "./adapters/memory", "./adapters/ioredis", "./adapters/upstash", "./adapters/postgres"]);
+    expect(Object.keys(pkg.exports)).toEqual([".", "./hono", "./otel", "./next", "./env", "./adapters/memory", "./adapters/ioredis", "./adapters/upstash", "./adapters/postgres", "./testing"]);
     expect(Object.keys(libraryEntries).map(subpath)).toEqual(Object.keys(pkg.exports));
     for (const entry of Object.keys(libraryEntries)) {
       expect(pkg.exports[subpath(entry)], subpath(entry)).toEqual({ types: `./dist/${entry}.d.ts`, default: `./dist/${entry}.js` });
@@ -166,6 +166,38 @@ describe("the packed tarball", () => {
     expect(existsSync(join(work, "consumer", "node_modules", "next"))).toBe(false);
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.stdout)).toEqual({ visits: 1, sharedErrorClass: true });
+  });
+});
+
+describe("cloakroom/testing, as a third party uses it", () => {
+  // A consumer's own adapter test, run by the consumer's vitest against the packed package: the
+  // memory store passes; a store whose write ignores the expected version fails, so the suite
+  // can fail.
+  const consumerTest = `
+    import { storeConformance } from "cloakroom/testing";
+    import { memoryStore } from "cloakroom/adapters/memory";
+    storeConformance("memory, by factory", () => memoryStore());
+    const careless = () => {
+      const store = memoryStore();
+      const write = store.write.bind(store);
+      return Object.assign(store, { write: (handle, record) => write(handle, record, 0).then(async (ok) => ok || (await store.delete(handle), write(handle, record, 0))) });
+    };
+    storeConformance("careless", careless);`;
+
+  it("runs under the consumer's vitest: a good store passes, a store that ignores versions fails", () => {
+    const consumer = join(work, "consumer");
+    writeFileSync(join(consumer, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(join(consumer, "store.test.js"), consumerTest);
+    const report = join(consumer, "report.json");
+    spawnSync(bin("vitest"), ["run", "--root", consumer, "--reporter=json", `--outputFile=${report}`], { cwd: consumer, encoding: "utf8", env: { ...process.env, CI: "" } });
+    const results = JSON.parse(readFileSync(report, "utf8")) as { testResults: { assertionResults: { fullName: string; status: string }[] }[] };
+    const tests = results.testResults.flatMap((file) => file.assertionResults);
+    const byStore = (name: string) => tests.filter((t) => t.fullName.startsWith(`store conformance: ${name} `));
+    expect(byStore("memory, by factory").length).toBeGreaterThan(25);
+    expect(byStore("memory, by factory").filter((t) => t.status !== "passed")).toEqual([]);
+    expect(byStore("careless").filter((t) => t.status === "failed").map((t) => t.fullName)).toContain(
+      "store conformance: careless read and write compare-and-set: writes on the expected version, refuses a stale one",
+    );
   });
 });
 

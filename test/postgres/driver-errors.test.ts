@@ -12,7 +12,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromPg, fromPGlite, postgresStore, type PostgresStore, type QueryFunction } from "../../adapters/postgres/index.ts";
 import { guardedStore, SessionError } from "../../src/index.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { startPostgres, uniqueTable, type PostgresServer } from "../support/postgres-server.ts";
 import { dropStore } from "./support.ts";
 

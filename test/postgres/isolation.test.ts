@@ -12,7 +12,7 @@ import { fromPg, postgresStore } from "../../adapters/postgres/index.ts";
 import { statements } from "../../adapters/postgres/statements.ts";
 import { tableNames } from "../../adapters/postgres/schema.ts";
 import { SessionError } from "../../src/index.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { startPostgres, uniqueTable, type PostgresServer } from "../support/postgres-server.ts";
 import { dropStore } from "./support.ts";
 

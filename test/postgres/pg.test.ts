@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { fromPg, postgresStore, type PostgresStore } from "../../adapters/postgres/index.ts";
-import { storeConformance } from "../conformance/store-suite.ts";
+import { storeConformance } from "cloakroom/testing";
 import { startPostgres, uniqueTable, type PostgresServer } from "../support/postgres-server.ts";
 import { dropStore, postgresBackend } from "./support.ts";
 

@@ -5,7 +5,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll } from "vitest";
 import { fromPGlite, postgresStore, type PostgresStore } from "../../adapters/postgres/index.ts";
-import { storeConformance } from "../conformance/store-suite.ts";
+import { storeConformance } from "cloakroom/testing";
 import { postgresBackend } from "./support.ts";
 
 const table = "sessions";

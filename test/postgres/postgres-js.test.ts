@@ -2,7 +2,7 @@
 import postgres from "postgres";
 import { afterAll, beforeAll } from "vitest";
 import { fromPostgresJs, postgresStore, type PostgresStore } from "../../adapters/postgres/index.ts";
-import { storeConformance } from "../conformance/store-suite.ts";
+import { storeConformance } from "cloakroom/testing";
 import { startPostgres, uniqueTable, type PostgresServer } from "../support/postgres-server.ts";
 import { dropStore, postgresBackend } from "./support.ts";
 

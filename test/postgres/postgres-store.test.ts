@@ -14,7 +14,7 @@ import { openTicket } from "../../src/ticket.ts";
 import { fromPg, postgresStore, schemaSql, type QueryFunction } from "../../adapters/postgres/index.ts";
 import { statements } from "../../adapters/postgres/statements.ts";
 import { tableNames } from "../../adapters/postgres/schema.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { cookieFrom, manualClock } from "../shared/helpers.ts";
 import { startPostgres, uniqueTable, type PostgresServer } from "../support/postgres-server.ts";
 import { CORRUPTIONS, dropStore, rawRow, recording } from "./support.ts";

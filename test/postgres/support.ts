@@ -3,7 +3,7 @@
  * (through the same query function, but with SQL of its own, bypassing the adapter), and a
  * query function wrapper that records every statement sent.
  */
-import type { ConformanceTarget } from "../conformance/store-suite.ts";
+import type { ConformanceBackend } from "cloakroom/testing";
 import type { PostgresStore, QueryFunction } from "../../adapters/postgres/index.ts";
 import { tableNames } from "../../adapters/postgres/schema.ts";
 
@@ -42,7 +42,7 @@ export const CORRUPTIONS: Array<{ name: string; set: string }> = [
 ];
 
 /** The conformance suite's direct view of the backend, for a store over `query` and `table`. */
-export function postgresBackend(query: QueryFunction, table: string): ConformanceTarget<PostgresStore>["backend"] {
+export function postgresBackend(query: QueryFunction, table: string): ConformanceBackend<PostgresStore> {
   const t = tableNames(table);
   return {
     async expiryOf(_store, handle) {

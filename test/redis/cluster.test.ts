@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failoverSafeClusterOptions, ioredisStore, type IoredisStore } from "../../adapters/ioredis/index.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
 import { userTag } from "../../src/session-id.ts";
-import { storeConformance, testHandle, testRecord } from "../conformance/store-suite.ts";
+import { storeConformance, testHandle, testRecord } from "cloakroom/testing";
 import { keysUnder, redisBackend } from "../support/redis-backend.ts";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.ts";
 import { uniqueKeyPrefix } from "../support/redis-server.ts";

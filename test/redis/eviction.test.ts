@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ioredisStore } from "../../adapters/ioredis/index.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
 import { userTag } from "../../src/session-id.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { startRedisProcess, type RedisProcess } from "../support/redis-server.ts";
 
 const servers: Record<string, RedisProcess> = {};

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ioredisStore } from "../../adapters/ioredis/index.ts";
 import { ioredisRunner } from "../../adapters/ioredis/runner.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { startRedisProcess, uniqueKeyPrefix, type RedisProcess } from "../support/redis-server.ts";
 import { cookieFrom } from "../shared/helpers.ts";
 import { describeResentWrites } from "./resent-writes.ts";

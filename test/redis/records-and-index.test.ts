@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ioredisStore } from "../../adapters/ioredis/index.ts";
 import { decodeRecord } from "../../adapters/redis/record-codec.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { startRedisProcess, uniqueKeyPrefix, type RedisProcess } from "../support/redis-server.ts";
 import { editStored, type RawCommand, type StoredField } from "../support/stored-record.ts";
 

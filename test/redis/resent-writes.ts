@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { redisSessionStore, type RedisSessionStore } from "../../adapters/redis/store.ts";
 import type { ScriptRunner } from "../../adapters/redis/script-runner.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { cookieFrom } from "../shared/helpers.ts";
 
 /**

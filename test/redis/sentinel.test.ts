@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failoverSafeOptions, ioredisStore, type IoredisStore } from "../../adapters/ioredis/index.ts";
-import { storeConformance } from "../conformance/store-suite.ts";
+import { storeConformance } from "cloakroom/testing";
 import { redisBackend } from "../support/redis-backend.ts";
 import { uniqueKeyPrefix, waitFor } from "../support/redis-server.ts";
 import { startSentinelGroup, type SentinelGroup } from "../support/redis-sentinel.ts";

@@ -9,7 +9,7 @@ import { ioredisStore, type IoredisStore } from "../../adapters/ioredis/index.ts
 import { ioredisRunner } from "../../adapters/ioredis/runner.ts";
 import { redisSessionStore } from "../../adapters/redis/store.ts";
 import { createSessions, generateKey, SessionError } from "../../src/index.ts";
-import { storeConformance, testHandle, testRecord } from "../conformance/store-suite.ts";
+import { storeConformance, testHandle, testRecord } from "cloakroom/testing";
 import { keysUnder, redisBackend } from "../support/redis-backend.ts";
 import { standaloneRedis, startRedisProcess, uniqueKeyPrefix, type RedisProcess, type RedisForTests } from "../support/redis-server.ts";
 import { cookieFrom, manualClock } from "../shared/helpers.ts";

@@ -3,7 +3,7 @@ import { SessionError, type SessionErrorCode } from "../../src/errors.ts";
 import { guardedStore } from "../../src/resilience/guarded-store.ts";
 import { memoryStore } from "../../adapters/memory/index.ts";
 import type { SessionStore } from "../../src/store.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { manualClock } from "./helpers.ts";
 
 /** A memory store whose writes fail with `next` while it is set. */

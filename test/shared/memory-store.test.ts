@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { memoryStore, type MemoryStore } from "../../adapters/memory/index.ts";
-import { storeConformance, testHandle, testRecord } from "../conformance/store-suite.ts";
+import { storeConformance, testHandle, testRecord } from "cloakroom/testing";
 
 storeConformance<MemoryStore>("memory", {
   create: () => memoryStore(),

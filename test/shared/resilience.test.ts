@@ -3,7 +3,7 @@ import { createSessions, generateKey, type SessionEvent } from "../../src/index.
 import { guardedStore } from "../../src/resilience/guarded-store.ts";
 import { tieredStore } from "../../src/resilience/tiered-store.ts";
 import { memoryStore } from "../../adapters/memory/index.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { faultyStore, sleep } from "./fault-store.ts";
 import { cookieFrom, manualClock, signIn } from "./helpers.ts";
 

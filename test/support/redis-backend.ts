@@ -7,7 +7,7 @@
  */
 import type { Cluster, Redis } from "ioredis";
 import type { RedisSessionStore } from "../../adapters/redis/store.ts";
-import type { ConformanceTarget } from "../conformance/store-suite.ts";
+import type { ConformanceBackend } from "cloakroom/testing";
 import { prefixPattern } from "./redis-server.ts";
 import { editStored } from "./stored-record.ts";
 
@@ -37,7 +37,7 @@ export async function keysUnder(servers: readonly Redis[], prefix: string): Prom
   return found;
 }
 
-export function redisBackend<S extends RedisSessionStore>(direct: DirectAccess): ConformanceTarget<S>["backend"] {
+export function redisBackend<S extends RedisSessionStore>(direct: DirectAccess): ConformanceBackend<S> {
   return {
     async expiryOf(store, handle) {
       return expiry(Number(await direct.client.pexpiretime(store.keys.session(handle))));

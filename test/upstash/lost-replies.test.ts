@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upstashStore } from "../../adapters/upstash/index.ts";
 import { upstashRunner } from "../../adapters/upstash/script-runner.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
-import { testHandle, testRecord } from "../conformance/store-suite.ts";
+import { testHandle, testRecord } from "cloakroom/testing";
 import { connectResp, type RespClient } from "../support/resp-client.ts";
 import { startStandaloneRedis, type RedisProcess } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";

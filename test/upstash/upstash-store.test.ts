@@ -7,7 +7,7 @@ import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upstashStore, type UpstashStore } from "../../adapters/upstash/index.ts";
 import { createSessions, generateKey, SessionError } from "../../src/index.ts";
-import { storeConformance, testHandle, testRecord } from "../conformance/store-suite.ts";
+import { storeConformance, testHandle, testRecord } from "cloakroom/testing";
 import { connectResp, RespError, type RespClient, type RespReply } from "../support/resp-client.ts";
 import { startStandaloneRedis, type RedisProcess } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";

@@ -11,7 +11,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import { upstashStore, type UpstashStore } from "../../adapters/upstash/index.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
-import { storeConformance } from "../conformance/store-suite.ts";
+import { storeConformance } from "cloakroom/testing";
 import { editStored } from "../support/stored-record.ts";
 
 export interface BridgeEnv {
