@@ -1,5 +1,6 @@
 /**
- * `npm test`: build, type-check, then the same cases on every runtime, and one closing line,
+ * `npm test`: the Debian packages the tests need (scripts/system-deps.mjs), build, type-check,
+ * then the same cases on every runtime, and one closing line,
  * `N passed, N failed`, summed over all of them. Every step runs even after a failure so the
  * totals are complete; the exit code is non-zero when anything failed. Adding a runtime is one
  * entry in `runners`. With CI=true, skipped or todo tests count as failed.
@@ -9,6 +10,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { countRunner, junitCounts, summarize, vitestCounts } from "./summary.mjs";
+import { ensureSystemPackages } from "./system-deps.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const reports = join(root, ".reports");
@@ -61,6 +63,14 @@ const env = {
   WRANGLER_SEND_METRICS: "false",
   UPSTASH_DISABLE_TELEMETRY: "1",
 };
+
+// What the tests need from Debian comes first: installed as root, else one line saying how.
+const missing = ensureSystemPackages();
+if (missing) {
+  console.log(missing);
+  if (process.env.CI === "true") console.log("0 passed, 1 failed"); // CI reads the last line
+  process.exit(1);
+}
 
 // Stale reports would be counted as this run's.
 rmSync(reports, { recursive: true, force: true });
