@@ -2,8 +2,11 @@
  * Driver errors, made safe to pass on. A Postgres error can carry the session's data: `detail`
  * and `where` quote the input a statement refused (a jsonb parse error shows the JSON around
  * the fault), and drivers hang the statement's parameters on their errors (postgres.js
- * `parameters`, PGlite `params`). What the store throws keeps the driver's message, with any
- * quoted value cut out for data errors, and the SQLSTATE; the rest stays behind.
+ * `parameters`, PGlite `params`), and any message can quote a value: a data error quotes the
+ * input it refused, and a trigger's `RAISE` (SQLSTATE P0001) says whatever its author wrote,
+ * parameters included. What the store throws keeps the driver's message with every quoted
+ * value and every value of the statement's parameters cut out, and the SQLSTATE; the rest
+ * stays behind.
  *
  * An error of SQLSTATE class 22 (data exception) is about a value the store was given, not
  * about the server: it is ERR_SESSION_DATA, so a guarded store does not count it as a fault
@@ -27,24 +30,60 @@ export function sqlstateBehind(error: unknown): string | undefined {
 
 const isDataException = (code: string | undefined) => code?.startsWith("22") === true;
 
-/** A driver's message; for a data exception with every quoted value and byte sequence cut out. */
-function messageOf(error: unknown, code: string | undefined): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (!isDataException(code)) return message;
-  // Postgres quotes the input it refused ('for type bigint: "..."', 'value "..." is out of
-  // range') and shows invalid bytes as hex.
+/** Strings shorter than this are left in a message: they would cut up its words, not hide a value. */
+const SHORTEST_REDACTED = 3;
+
+/**
+ * Every text a statement's parameters hold, as a message could spell it: each string, each
+ * number, and for a JSON parameter (the session's data) each value inside it (its keys are the
+ * application's names, not its data), raw and JSON-escaped. Longest first, so a value is cut out whole before any part of it.
+ */
+function valuesOf(params: readonly unknown[]): string[] {
+  const found = new Set<string>();
+  const add = (value: unknown, depth: number): void => {
+    if (depth > 64) return;
+    if (typeof value === "string") {
+      if (value.length >= SHORTEST_REDACTED) found.add(value).add(JSON.stringify(value).slice(1, -1));
+      if (depth === 0 && /^[[{]/.test(value)) {
+        try {
+          add(JSON.parse(value), 1);
+        } catch {
+          // not JSON: the string itself is cut out
+        }
+      }
+    } else if (typeof value === "number" || typeof value === "bigint") {
+      add(String(value), depth + 1);
+    } else if (typeof value === "object" && value !== null) {
+      for (const item of Object.values(value)) add(item, depth + 1);
+    }
+  };
+  for (const param of params) add(param, 0);
+  return [...found].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * A driver's message with values cut out: whatever it quotes (Postgres quotes the input it
+ * refused; identifiers too, a small loss), byte sequences shown as hex, and every value of the
+ * statement's parameters wherever it appears. A message raised by a function or trigger
+ * (SQLSTATE class P0) is its author's text, which may hold any value, the row's old data
+ * included: none of it is kept.
+ */
+function messageOf(error: unknown, params: readonly unknown[]): string {
+  const code = sqlstateOf(error);
+  if (code?.startsWith("P0")) return `a database function or trigger raised SQLSTATE ${code} (its message is withheld: it may quote session data)`;
+  let message = error instanceof Error ? error.message : String(error);
+  for (const value of valuesOf(params)) message = message.split(value).join("…");
   return message.replace(/"(?:[^"]|"")*"/g, '"…"').replace(/0x[0-9a-f]{2}(?:\s+0x[0-9a-f]{2})*/gi, "0x…");
 }
 
 /**
- * A plain copy of a driver error: name, message (see `messageOf`), `code` (the SQLSTATE, or a
- * Node error code such as ECONNREFUSED) and the stack frames. No `detail`, `where`, `hint`,
- * `query`, parameters or anything else the driver attached.
+ * A plain copy of a driver error: name, message (see `messageOf`; `params` are the statement's
+ * parameters), `code` (the SQLSTATE, or a Node error code such as ECONNREFUSED) and the stack
+ * frames. No `detail`, `where`, `hint`, `query`, parameters or anything else the driver attached.
  */
-export function safeCause(error: unknown): Error {
-  const code = sqlstateOf(error);
+export function safeCause(error: unknown, params: readonly unknown[] = []): Error {
   const original = error instanceof Error ? error : undefined;
-  const copy = new Error(messageOf(error, code)) as Error & { code?: string };
+  const copy = new Error(messageOf(error, params)) as Error & { code?: string };
   copy.name = original?.name ?? "Error";
   const anyCode = (error as { code?: unknown } | null)?.code;
   if (typeof anyCode === "string") copy.code = anyCode;
@@ -72,9 +111,9 @@ function dataProblem(code: string): string {
  * The error the store throws for a failed statement: ERR_SESSION_DATA for a data exception,
  * ERR_SESSION_STORE otherwise; in both the cause is `safeCause(error)`.
  */
-export function statementError(operation: string, error: unknown): SessionError {
+export function statementError(operation: string, error: unknown, params: readonly unknown[] = []): SessionError {
   const code = sqlstateOf(error);
-  const cause = safeCause(error);
+  const cause = safeCause(error, params);
   if (code !== undefined && isDataException(code)) {
     return new SessionError(
       "ERR_SESSION_DATA",

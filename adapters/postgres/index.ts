@@ -136,22 +136,22 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
           "ERR_SESSION_STORE",
           `the Postgres table ${names.name} (or ${names.name}_counters, or its revoke function) does not exist; call store.migrate() once at start-up, ` +
             `or apply schemaSql(${JSON.stringify(names.name)}) with your migration tool.`,
-          { cause: safeCause(error) },
+          { cause: safeCause(error, params) },
         );
       }
       if (code === "42703") {
         throw new SessionError(
           "ERR_SESSION_STORE",
           `the Postgres table ${names.name} lacks a column postgresStore uses (it is not a cloakroom table, or an older schema); pass another table name or migrate it.`,
-          { cause: safeCause(error) },
+          { cause: safeCause(error, params) },
         );
       }
       // The revoke function raises "cloakroom: ..." for a connection setting to fix (schema.ts).
       const message = error instanceof Error ? error.message : "";
       if (message.startsWith("cloakroom: ")) {
-        throw new SessionError("ERR_SESSION_CONFIG", message.slice("cloakroom: ".length), { cause: safeCause(error) });
+        throw new SessionError("ERR_SESSION_CONFIG", message.slice("cloakroom: ".length), { cause: safeCause(error, params) });
       }
-      throw statementError(operations.get(text) ?? "unnamed", error);
+      throw statementError(operations.get(text) ?? "unnamed", error, params);
     }
   }
 

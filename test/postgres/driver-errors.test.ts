@@ -110,4 +110,27 @@ describe("postgres store: any other failed statement", () => {
     await dropStore(fromPg(pool), failing);
     await pool.query(`DROP FUNCTION "${failing}_fail"()`);
   });
+
+  it("keeps no value that a trigger's message quotes, whatever its SQLSTATE", async () => {
+    const quoting = uniqueTable();
+    const store = postgresStore({ query: fromPg(pool), table: quoting });
+    await store.migrate();
+    // A RAISE (P0001) that quotes the new row's data in its message, and one with an ERRCODE
+    // of another class that quotes it bare (no quotes around it).
+    await pool.query(`CREATE FUNCTION "${quoting}_raise"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data ? 'bare' THEN RAISE EXCEPTION 'refused token %', NEW.data->>'token' USING ERRCODE = '53100'; END IF;
+        RAISE EXCEPTION 'refused %', NEW.data::text;
+      END $$`);
+    await pool.query(`CREATE TRIGGER raise BEFORE INSERT ON "${quoting}" FOR EACH ROW EXECUTE FUNCTION "${quoting}_raise"()`);
+    const raised = await store.write(testHandle(), testRecord({ data: { token: SECRET } }), 0).catch((e: unknown) => e);
+    expect(raised).toMatchObject({ code: "ERR_SESSION_STORE", message: expect.stringContaining("SQLSTATE P0001") });
+    expect(((raised as SessionError).cause as { code?: string }).code).toBe("P0001");
+    expect(everythingIn(raised)).not.toContain(SECRET);
+    const bare = await store.write(testHandle(), testRecord({ data: { token: SECRET, bare: true } }), 0).catch((e: unknown) => e);
+    expect(bare).toMatchObject({ code: "ERR_SESSION_STORE", message: expect.stringContaining("53100: refused token …") });
+    expect(everythingIn(bare)).not.toContain(SECRET);
+    await dropStore(fromPg(pool), quoting);
+    await pool.query(`DROP FUNCTION "${quoting}_raise"()`);
+  });
 });
