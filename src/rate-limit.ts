@@ -6,6 +6,7 @@
  * @module
  */
 import { SessionError } from "./errors.ts";
+import { isStorableText } from "./storable.ts";
 import type { SessionStore } from "./store.ts";
 
 export interface RateLimitOptions {
@@ -38,11 +39,25 @@ export interface RateLimiter {
 const PREFIX = /^[A-Za-z0-9._:-]{1,64}$/;
 const encoder = new TextEncoder();
 
-/** Keys come from clients (an IP, a user name): bounded and hashed when long. */
+/** The UTF-16 code units of a string, as bytes: every string, well-formed or not, has one spelling. */
+function codeUnits(key: string): Uint8Array<ArrayBuffer> {
+  const units = new Uint16Array(key.length);
+  for (let i = 0; i < key.length; i++) units[i] = key.charCodeAt(i);
+  return new Uint8Array(units.buffer);
+}
+
+/**
+ * Keys come from clients (an IP, a user name), so any string must give a counter: a short,
+ * well-formed key is kept readable; a long one, or one that is not well-formed Unicode (a lone
+ * surrogate, which encodeURIComponent throws on and no store should be handed), is hashed. A
+ * bad key never fails, so it can neither skip a request's other limits nor answer 503.
+ */
 async function storageKey(prefix: string, key: string): Promise<string> {
-  if (key.length <= 128) return `${prefix}:${encodeURIComponent(key)}`;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
-  return `${prefix}:#${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const wellFormed = isStorableText(key);
+  if (key.length <= 128 && wellFormed) return `${prefix}:${encodeURIComponent(key)}`;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", wellFormed ? encoder.encode(key) : codeUnits(key)));
+  // Two markers, so a UTF-8 spelling and a code-unit spelling can never name one counter.
+  return `${prefix}:${wellFormed ? "#" : "~"}${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /**
@@ -73,9 +88,11 @@ export function rateLimit(options: RateLimitOptions): RateLimiter {
       if (typeof key !== "string" || key === "") {
         throw new SessionError("ERR_SESSION_STATE", "rateLimit check needs a non-empty key string (an IP, a user name).");
       }
+      // Outside the try: only the store's own failure is a store fault (the fail-open path).
+      const counterKey = await storageKey(prefix, key);
       let counter;
       try {
-        counter = await increment(await storageKey(prefix, key), window * 1000);
+        counter = await increment(counterKey, window * 1000);
       } catch (error) {
         if (error instanceof SessionError) throw error;
         throw new SessionError("ERR_SESSION_STORE", `the ${store.name} store failed while counting a rate limit (the cause is attached).`, { cause: error });

@@ -37,6 +37,9 @@ export interface MemoryStore extends SessionStore {
   };
 }
 
+/** Live counters compared when the counter table is full (see makeCounterRoom). */
+const COUNTER_CANDIDATES = 64;
+
 interface Entry {
   json: string;
   userId: string | null;
@@ -88,7 +91,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   // kept between calls finds the first entry in constant time: restarting `entries.keys()`
   // would walk the slots of every entry deleted before it.
   let oldest: Iterator<string> | undefined;
-  let oldestCounter: Iterator<string> | undefined;
   // Expired entries go before any live one. Finding them walks every entry, so the sweep runs
   // only when one can have expired (the earliest expiry written since the last sweep has come)
   // and at most once a second; in between, the least recently used goes.
@@ -110,6 +112,29 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (next.done) oldest = undefined;
       else remove(next.value);
     }
+  }
+
+  /**
+   * A full counter table must not forget a blocked key: a burst of new keys (a thousand
+   * addresses of one IPv6 /64) would otherwise reset the count of a client already over its
+   * limit. So ended windows go first, and then the live counter with the lowest count among the
+   * oldest few: a key with many hits outlives any number of keys with fewer. (Pushing a
+   * blocked key out would take as many hits as it has, on every counter in the table.)
+   */
+  function makeCounterRoom(now: number): void {
+    let lowest: string | undefined;
+    let lowestCount = Infinity;
+    let looked = 0;
+    for (const [key, counter] of counters) {
+      if (counter.resetAt <= now) {
+        counters.delete(key);
+        if (counters.size < maxEntries) return;
+        continue;
+      }
+      if (counter.count < lowestCount) [lowest, lowestCount] = [key, counter.count];
+      if (++looked >= COUNTER_CANDIDATES) break;
+    }
+    if (lowest !== undefined) counters.delete(lowest);
   }
 
   /** Malformed reads as no record (store rule 1), whatever put it there. */
@@ -195,13 +220,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       }
       if (!counter || counter.resetAt <= now) {
         counters.delete(key);
-        // Windows start in Map order, so the first counter is the first to end.
-        while (counters.size >= maxEntries) {
-          oldestCounter ??= counters.keys();
-          const next = oldestCounter.next();
-          if (next.done) oldestCounter = undefined;
-          else counters.delete(next.value);
-        }
+        if (counters.size >= maxEntries) makeCounterRoom(now);
         counter = { count: 0, resetAt: now + windowMs };
         counters.set(key, counter);
       }

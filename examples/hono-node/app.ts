@@ -21,6 +21,7 @@
  */
 import { SessionError, type Sessions } from "cloakroom";
 import { healthHandler, rateLimitMiddleware, sessionMiddleware, type SessionVariables } from "cloakroom/hono";
+import { clientKey } from "./client-key.ts";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { csrf } from "hono/csrf";
@@ -151,7 +152,7 @@ export function createDemoApp(sessions: Sessions<DemoData>, options: DemoOptions
     limit: limits.perClient,
     window: limits.window,
     prefix: "login-ip",
-    key: (c) => clientAddress(c) ?? null,
+    key: (c) => clientKey(clientAddress(c)) ?? null, // an IPv6 client counts per /64 (client-key.ts)
   });
   const perUser = rateLimitMiddleware({
     store: sessions.store,

@@ -411,6 +411,18 @@ describe("demo app: sign-in limits", () => {
     expect((await attempt(app, "d", "10.0.0.10")).status).toBe(200);
   });
 
+  it("counts an IPv6 client per /64, so it cannot spread its attempts over its addresses", async () => {
+    const app = limited(memoryStore(), 3, 100);
+    for (const [i, address] of ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:0db8:0001:0002:aaaa:bbbb:cccc:dddd"].entries()) {
+      expect((await attempt(app, `u${i}`, address)).status).toBe(200);
+    }
+    await expectLimited(await attempt(app, "u9", "2001:db8:1:2::abcd"));
+    expect((await attempt(app, "u9", "2001:db8:1:3::1")).status).toBe(200); // another /64
+    // An IPv4 peer reported by a dual-stack socket counts as that IPv4 address.
+    for (const user of ["a", "b", "c"]) expect((await attempt(app, user, "::ffff:198.51.100.4")).status).toBe(200);
+    await expectLimited(await attempt(app, "d", "198.51.100.4"));
+  });
+
   it("counts a body it cannot read against the address only", async () => {
     const app = limited(memoryStore(), 2, 1);
     const bad = () => app.request("/login", { method: "POST", headers: { "content-type": "application/json", "x-test-client": "10.0.1.1" }, body: "{" });
@@ -487,6 +499,8 @@ describe("demo app: the page", () => {
     const html = await response.text();
     for (const path of ["/login", "/me", "/count", "/sessions", "/logout", "/logout-all"]) expect(html).toContain(`"${path}`);
     expect(html).not.toContain("document.cookie");
+    // It says what it is: sign-in by name, with no password.
+    expect(html).toMatch(/<p id="demo-notice">.*demo of sessions, not of sign-in.*no password/);
     // No external assets: nothing to load from the network.
     expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//i);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { memoryStore, type MemoryStore } from "../../adapters/memory/index.ts";
+import { rateLimit } from "../../src/rate-limit.ts";
 import { storeConformance, testHandle, testRecord } from "cloakroom/testing";
 
 storeConformance<MemoryStore>("memory", {
@@ -49,14 +50,28 @@ describe("memory store: what is special to it", () => {
     expect(store.size).toBe(2);
   });
 
-  it("bounds counters too, dropping the window that started first", async () => {
-    const store = memoryStore({ maxEntries: 2 });
-    await store.increment("a", 60_000);
-    await store.increment("a", 60_000);
+  it("bounds counters too: an ended window goes first, then the live counter with the fewest hits", async () => {
+    let now = 1_000_000;
+    const store = memoryStore({ maxEntries: 3, clock: () => now });
+    await store.increment("short", 1_000);
+    await store.increment("a", 60_000, 2);
     await store.increment("b", 60_000);
+    now += 2_000;
     await store.increment("c", 60_000);
-    expect(store.raw.entries().map(([key]) => key).filter((key) => key.startsWith("counter:"))).toEqual(["counter:b", "counter:c"]);
-    expect((await store.increment("a", 60_000)).count).toBe(1);
+    const counters = () => store.raw.entries().map(([key]) => key).filter((key) => key.startsWith("counter:"));
+    expect(counters()).toEqual(["counter:a", "counter:b", "counter:c"]);
+    await store.increment("d", 60_000);
+    expect(counters()).toEqual(["counter:a", "counter:c", "counter:d"]);
+    expect((await store.increment("a", 60_000, 0)).count).toBe(2);
+  });
+
+  it("keeps a blocked key's count through a burst of new keys when full (a /64 of IPv6 addresses)", async () => {
+    const store = memoryStore({ maxEntries: 100 });
+    const limiter = rateLimit({ store, limit: 5, window: 60, prefix: "login" });
+    for (let i = 0; i < 6; i++) await limiter.check("ip:203.0.113.7");
+    expect((await limiter.check("ip:203.0.113.7")).allowed).toBe(false);
+    for (let i = 0; i < 1000; i++) await limiter.check(`ip:2001:db8::${i.toString(16)}`);
+    expect((await limiter.check("ip:203.0.113.7")).allowed).toBe(false);
   });
 
   it("refuses a maxEntries that is not a positive integer", () => {

@@ -70,4 +70,33 @@ describe("rate limits", () => {
     expect((await app.request("/closed")).status).toBe(503);
     expect((await app.request("/open")).status).toBe(200);
   });
+
+  it("counts a key that is not well-formed Unicode (a lone surrogate) instead of failing", async () => {
+    const store = memoryStore();
+    const limiter = rateLimit({ store, limit: 1, window: 60 });
+    expect((await limiter.check("user:\ud800")).allowed).toBe(true);
+    expect((await limiter.check("user:\ud800")).allowed).toBe(false);
+    expect((await limiter.check("user:\udc00")).allowed).toBe(true); // another key, another counter
+    expect((await limiter.check(`user:${"\ud800".repeat(200)}`)).allowed).toBe(true);
+    for (const [key] of store.raw.entries()) expect(() => encodeURIComponent(key)).not.toThrow(); // well-formed
+  });
+
+  it("hono: a bad key neither skips the request's other limits nor answers 503", async () => {
+    const store = memoryStore();
+    const app = new Hono();
+    const limits = (onStoreError: "anonymous" | "fail-closed") =>
+      rateLimitMiddleware({ store, limit: 2, window: 60, prefix: onStoreError, onStoreError, key: (c) => [`ip:${c.req.header("x-ip")}`, `user:${names[c.req.query("user")!] ?? c.req.query("user")}`] });
+    // A name as a JSON body can carry it: a lone surrogate, which no header or URL can.
+    const names: Record<string, string> = { lone: "\ud800" };
+    app.post("/open", limits("anonymous"), (c) => c.text("ok"));
+    app.post("/closed", limits("fail-closed"), (c) => c.text("ok"));
+    for (const path of ["/open", "/closed"]) {
+      const post = (user: string) => app.request(`${path}?user=${user}`, { method: "POST", headers: { "x-ip": "203.0.113.7" } });
+      expect((await post("ann")).status).toBe(200);
+      expect((await post("bob")).status).toBe(200);
+      // The address is over its limit; a name with a lone surrogate must not let it through.
+      const bad = await post("lone");
+      expect(bad.status, path).toBe(429);
+    }
+  });
 });
