@@ -40,9 +40,35 @@ export type TicketLookup =
   | { kind: "too-large" }
   | { kind: "ticket"; ticket: string };
 
+/**
+ * The value of the last `name=` pair, as Next.js's `cookies()` picks it (@edge-runtime/cookies
+ * splits on `; *` and keeps the last pair of a name whose value decodes). jshttp's parser keeps
+ * the first, so with two cookies of one name (a second path, a cookie tossed from a sibling
+ * subdomain) a proxy reading the request and a page reading `cookies()` would see different
+ * sessions. Only a header that names the cookie twice takes this path.
+ */
+function lastValue(header: string, name: string): string | undefined {
+  let found: string | undefined;
+  for (const pair of header.split(/; */)) {
+    const at = pair.indexOf("=");
+    if (at === -1 || pair.slice(0, at) !== name) continue;
+    const value = pair.slice(at + 1);
+    try {
+      decodeURIComponent(value);
+    } catch {
+      continue; // Next drops such a pair, and keeps the one before it
+    }
+    found = value;
+  }
+  return found;
+}
+
 export function findTicket(header: string | undefined, name: string, maxCookieBytes: number): TicketLookup {
   if (!header) return { kind: "none" };
-  const ticket = parseCookie(header, { decode: verbatim })[name];
+  const first = header.indexOf(`${name}=`);
+  const ticket = first !== -1 && header.indexOf(`${name}=`, first + 1) !== -1
+    ? lastValue(header, name)
+    : parseCookie(header, { decode: verbatim })[name];
   if (!ticket) return { kind: "none" };
   if (name.length + 1 + ticket.length > maxCookieBytes) return { kind: "too-large" };
   return { kind: "ticket", ticket };

@@ -15,6 +15,7 @@
  * @module
  */
 import { SessionError } from "../errors.ts";
+import { sessionCacheControl } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
@@ -29,17 +30,23 @@ export interface WithSessionOptions {
 
 
 
-/** Responses from `fetch()` have immutable headers; copy one before adding to them. */
-function withCookie(response: Response, setCookie: string): Response {
-  let out = response;
+/**
+ * The handler's response with the session's Set-Cookie and Cache-Control (private-response.ts).
+ * Responses from `fetch()` have immutable headers: such a one is copied before adding to it.
+ */
+function withSessionHeaders(response: Response, session: Session<object>, setCookie: string | null): Response {
+  const cacheControl = sessionCacheControl(session, setCookie !== null, response.headers.get("cache-control"));
+  if (!setCookie && !cacheControl) return response;
+  const add = (out: Response) => {
+    if (setCookie) out.headers.append("set-cookie", setCookie);
+    if (cacheControl) out.headers.set("cache-control", cacheControl);
+    return out;
+  };
   try {
-    out.headers.append("set-cookie", setCookie);
+    return add(response);
   } catch {
-    out = new Response(response.body, response);
-    out.headers.append("set-cookie", setCookie);
+    return add(new Response(response.body, response));
   }
-  out.headers.set("cache-control", "no-store");
-  return out;
 }
 
 export function withSession<Data extends object = Record<string, unknown>, Extra extends unknown[] = []>(
@@ -77,6 +84,6 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
       if (isUnavailable(error)) return unavailable(request, error);
       throw error;
     }
-    return setCookie ? withCookie(response, setCookie) : response;
+    return withSessionHeaders(response, session, setCookie);
   };
 }

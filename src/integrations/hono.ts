@@ -16,6 +16,7 @@
  */
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { SessionError } from "../errors.ts";
+import { sessionCacheControl } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
@@ -102,11 +103,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       c.res = await unavailable(c, error);
       return;
     }
-    if (setCookie) {
-      c.header("set-cookie", setCookie, { append: true });
-      // A shared cache must never replay a response that hands out a session.
-      c.header("cache-control", "no-store");
-    }
+    if (setCookie) c.header("set-cookie", setCookie, { append: true });
+    const cacheControl = sessionCacheControl(session, setCookie !== null, c.res.headers.get("cache-control"));
+    if (cacheControl) c.header("cache-control", cacheControl);
   };
 }
 

@@ -37,6 +37,7 @@ import type { CookieSource } from "../cookie.ts";
 import { SessionError } from "../errors.ts";
 import type { ReadOptions, Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
+import { sessionCacheControl } from "./private-response.ts";
 
 /** The cookie attributes cloakroom passes to `set` and `delete`; a subset of Next's `ResponseCookie`. */
 export interface NextCookieOptions {
@@ -188,9 +189,17 @@ export async function commitSession<Data extends object>(
   target: NextCommitTarget,
 ): Promise<string | null> {
   checkSessions(sessions, "commitSession");
+  const resolved = await target;
   // Checked before the commit: a store write whose cookie has nowhere to go would be lost.
-  const jar = cookiesOf(await target);
+  const jar = cookiesOf(resolved);
   const setCookie = await sessions.commit(session);
   if (setCookie) applySetCookie(jar, setCookie);
+  // A NextResponse from proxy.ts: private like every binding's (private-response.ts). Next
+  // itself marks pages that read cookies() as dynamic and uncached.
+  const headers = (resolved as { headers?: unknown }).headers;
+  if (typeof Headers !== "undefined" && headers instanceof Headers) {
+    const cacheControl = sessionCacheControl(session, setCookie !== null, headers.get("cache-control"));
+    if (cacheControl) headers.set("cache-control", cacheControl);
+  }
   return setCookie;
 }

@@ -26,6 +26,23 @@ const nextBin = join(root, "node_modules/next/dist/bin/next");
 describe("cloakroom/next with Next's own cookie classes", () => {
   const sessions = createSessions<{ count: number }>({ store: memoryStore(), keys: generateKey("k1") });
 
+  it("reads the same session in the proxy (the request) and the page (cookies()) when the cookie comes twice", async () => {
+    const signIn = async (user: string) => {
+      const session = await readSession(sessions, new RequestCookies(new Headers()));
+      session.userId = user;
+      return (await sessions.commit(session))!.split(";")[0]!;
+    };
+    const [ann, bob] = [await signIn("ann"), await signIn("bob")];
+    // Two cookies of the session's name (a second path, or one tossed from a sibling host).
+    for (const header of [`${ann}; ${bob}`, `${bob}; theme=dark; ${ann}`, `${ann}; __Host-session=%E0%A4%A; ${bob}`]) {
+      const headers = new Headers({ cookie: header });
+      const proxy = await readSession(sessions, new Request("https://app.test/account", { headers }));
+      const page = await readSession(sessions, new RequestCookies(headers));
+      expect(proxy.userId, header).toBe(page.userId);
+      expect(proxy.handle, header).toBe(page.handle);
+    }
+  });
+
   it("commits onto a NextResponse: a Set-Cookie for the browser, and the same cookie for the page behind the proxy", async () => {
     const session = await readSession(sessions, new RequestCookies(new Headers()));
     session.userId = "ann";

@@ -84,4 +84,13 @@ describe("withSession: a plain Fetch handler", () => {
     expect(() => withSession(sessions, undefined as never)).toThrow(/handler/);
     expect(() => withSession(sessions, () => new Response(), { onStoreError: "x" as never })).toThrow(/onStoreError/);
   });
+
+  it("keeps a response built from a stored session private when the cookie does not change", async () => {
+    const { fetch } = handler();
+    expect((await fetch(new Request("https://app.test/"))).headers.get("cache-control")).toBeNull();
+    const cookie = cookieFrom((await fetch(new Request("https://app.test/", { method: "POST" }))).headers.get("set-cookie"));
+    const read = await fetch(new Request("https://app.test/", { headers: { cookie } }));
+    expect(read.headers.get("set-cookie")).toBeNull();
+    expect(read.headers.get("cache-control")).toBe("private, no-store");
+  });
 });

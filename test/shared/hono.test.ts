@@ -110,4 +110,24 @@ describe("hono middleware", () => {
     expect(() => sessionMiddleware(sessions, { onUnavalable: () => new Response() } as never)).toThrow(/unknown sessionMiddleware option onUnavalable/);
     expect(() => sessionMiddleware(sessions, { onUnavailable: 503 } as never)).toThrow(/must be a function/);
   });
+
+  it("keeps every response built from a stored session private, cookie or not", async () => {
+    const server = app();
+    const anonymous = await server.request("/count");
+    expect(anonymous.headers.get("cache-control")).toBeNull(); // no session behind it: cacheable
+    const cookie = cookieFrom((await server.request("/count", { method: "POST" })).headers.get("set-cookie"));
+    const read = await server.request("/count", { headers: { cookie } });
+    expect(read.headers.get("set-cookie")).toBeNull();
+    expect(read.headers.get("cache-control")).toBe("private, no-store");
+    // A handler's public caching is overridden; its own private choice is kept.
+    const sessions = createSessions<Data>({ store: memoryStore(), keys: generateKey() });
+    const own = new Hono<SessionEnv<Data>>();
+    own.use(sessionMiddleware(sessions));
+    own.post("/", (c) => c.text(String(c.get("session").update("count", (n = 0) => n + 1))));
+    own.get("/public", (c) => c.text("x", 200, { "cache-control": "public, max-age=600" }));
+    own.get("/private", (c) => c.text("x", 200, { "cache-control": "private, max-age=60" }));
+    const mine = cookieFrom((await own.request("/", { method: "POST" })).headers.get("set-cookie"));
+    expect((await own.request("/public", { headers: { cookie: mine } })).headers.get("cache-control")).toBe("private, no-store");
+    expect((await own.request("/private", { headers: { cookie: mine } })).headers.get("cache-control")).toBe("private, max-age=60");
+  });
 });
