@@ -9,10 +9,10 @@ import type { Context } from "./context.ts";
 import { clearingCookie, ticketCookie } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
 import { isSessionRecord } from "./record.ts";
-import { replay, sessionState, type Session, type SessionState } from "./session.ts";
+import { FLASH_KEY, replay, sessionState, type Session, type SessionState } from "./session.ts";
 import { handleOf, newSessionId, tagOf, userTag } from "./session-id.ts";
 import type { SessionRecord } from "./store.ts";
-import { sealTicket, type Snapshot, type TicketClaims } from "./ticket.ts";
+import { deepFreeze, sealTicket, type Snapshot, type TicketClaims } from "./ticket.ts";
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -126,31 +126,37 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
 }
 
 /**
- * The cookie cache's copy of the session, trusted until `validUntil`. `until` caps it: a
- * session served from a snapshot and sealed again without a store call in between (a key
- * rotation re-seals it) keeps its old snapshot's end, or the window would grow with every
- * re-seal and a revocation could go unseen past it.
+ * The cookie cache's copy of the session, trusted until `validUntil`. A session served from a
+ * snapshot and sealed again without a store call in between (a key rotation re-seals it)
+ * keeps its old snapshot's window (`carried`), or the window would grow with every re-seal
+ * and a revocation could go unseen past it. The data is a frozen copy: the snapshot outlives
+ * this request in the ticket cache, and the request may go on changing its own data.
  */
-function snapshotOf(ctx: Context, record: SessionRecord, now: number, until = Infinity): Snapshot {
+function snapshotOf(ctx: Context, record: SessionRecord, now: number, carried?: { at: number; until: number }): Snapshot {
   const include = ctx.config.cookieCacheInclude;
+  const data = include ? include(record.data) : record.data;
+  // Flash messages always ride along: reading one from a partial snapshot would miss it.
+  const flashes = include && record.data[FLASH_KEY] !== undefined ? { [FLASH_KEY]: record.data[FLASH_KEY] } : undefined;
+  const at = carried?.at ?? now;
   return {
     userId: record.userId,
     version: record.version,
-    data: include ? include(record.data) : record.data,
+    data: deepFreeze(structuredClone(flashes ? { ...data, ...flashes } : data)),
     complete: include === undefined,
     createdAt: record.createdAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     idleTimeout: record.idleTimeout,
-    validUntil: Math.min(now + ctx.config.cookieCacheMs, record.expiresAt, record.absoluteExpiresAt, until),
+    at,
+    validUntil: Math.min(at + ctx.config.cookieCacheMs, record.expiresAt, record.absoluteExpiresAt, carried?.until ?? Infinity),
   };
 }
 
-async function seal(ctx: Context, state: SessionState, now: number, snapshotUntil?: number): Promise<string> {
+async function seal(ctx: Context, state: SessionState, now: number, carried?: { at: number; until: number }): Promise<string> {
   const record = state.record!;
   const key = ctx.activeKey(now);
   const previousKid = state.kid;
   const claims: TicketClaims = { sid: state.sid!, exp: Math.ceil(record.absoluteExpiresAt / 1000) };
-  let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now, snapshotUntil) : undefined;
+  let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now, carried) : undefined;
   let ticket = await sealTicket(snapshot ? { ...claims, snapshot } : claims, key);
   if (snapshot && ctx.config.cookie.name.length + 1 + ticket.length > ctx.config.maxCookieBytes) {
     // Too much data to ride along: this ticket goes without a snapshot rather than be refused.
@@ -212,7 +218,7 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
 
   const changed = state.ops.length > 0;
   // A record built from the ticket's snapshot, not read from the store (see snapshotOf).
-  const fromSnapshot = state.snapshotUntil !== undefined ? state.record : null;
+  const fromSnapshot = state.snapshotWindow !== undefined ? state.record : null;
   if (state.fromSnapshot === "partial" && state.record && (changed || state.regenerate)) {
     // A partial snapshot lacks keys a write would drop: start from the full record.
     const fresh = await ctx.storeCall("read", () => store.read(state.handle!));
@@ -227,9 +233,10 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   state.fromSnapshot = false;
   const absoluteBefore = state.record?.absoluteExpiresAt;
   const versionBefore = state.record?.version;
-  // Signing in as someone (or someone else) is a privilege change: it gets a new id, which
-  // also moves the session under the new user's tag (see session-id.ts).
-  if (state.record && state.userId !== null && state.userId !== state.record.userId) state.regenerate = true;
+  // Any change of user is a privilege change and gets a new id: signing in (which also moves
+  // the session under the new user's tag, see session-id.ts), switching user, and signing out,
+  // so the id a signed-in user had is not left live for the anonymous session that follows.
+  if (state.record && state.userId !== state.record.userId) state.regenerate = true;
   let saved = true;
   if (state.regenerate || (!state.record && changed)) {
     saved = await renew(ctx, state, now);
@@ -264,6 +271,6 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   const needsTicket =
     state.ticket === undefined || state.kid !== ctx.activeKey(now).id || record.absoluteExpiresAt !== absoluteBefore || snapshotDue;
   // The cap holds while the record is still the snapshot's: nothing written, nothing read.
-  if (record !== fromSnapshot) state.snapshotUntil = undefined;
-  return needsTicket ? seal(ctx, state, now, state.snapshotUntil) : null;
+  if (record !== fromSnapshot) state.snapshotWindow = undefined;
+  return needsTicket ? seal(ctx, state, now, state.snapshotWindow) : null;
 }

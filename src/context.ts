@@ -9,7 +9,7 @@ import { SessionError } from "./errors.ts";
 import { safeEmitter, type EventListener } from "./events.ts";
 import { Keyring, type RingKey } from "./keyring.ts";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.ts";
-import type { SessionState } from "./session.ts";
+import { dataObject, type SessionState } from "./session.ts";
 import type { SessionStore } from "./store.ts";
 import { TicketCache } from "./ticket-cache.ts";
 
@@ -82,7 +82,7 @@ export function createContext(options: SessionsOptions): Context {
         handle: undefined,
         kid: undefined,
         record: null,
-        data: {},
+        data: dataObject(),
         userId: null,
         readUserId: null,
         ops: [],
@@ -96,7 +96,7 @@ export function createContext(options: SessionsOptions): Context {
         invalidReason: null,
         degraded: false,
         fromSnapshot: false,
-        snapshotUntil: undefined,
+        snapshotWindow: undefined,
         snapshotStale: false,
         ...partial,
       };

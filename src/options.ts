@@ -32,10 +32,17 @@ export interface CookieOptions {
 export interface CookieCacheOptions {
   /**
    * Seconds a snapshot in the ticket is trusted: reads inside this window make no store call.
-   * Sign-out elsewhere and revocation take effect within it at most. At most touchInterval.
+   * Sign-out elsewhere and revocation take effect within it at most. At most touchInterval,
+   * and at most 300 (five minutes) unless `acceptRevocationDelay` is set.
    * @default 5
    */
   maxAge?: number;
+  /**
+   * Allows a `maxAge` above 300 s. That many seconds is how long a signed-out or revoked
+   * session goes on being served from its cookie: say so here, on purpose.
+   * @default false
+   */
+  acceptRevocationDelay?: boolean;
   /**
    * The part of the data the snapshot carries (all of it by default). Keep it small: it rides
    * in every cookie. Inside the window, keys left out read as undefined; a change to a session
@@ -105,6 +112,8 @@ const KNOWN = new Set([
 const KNOWN_COOKIE = new Set([
   "name", "secure", "httpOnly", "sameSite", "path", "domain", "persistent", "partitioned",
 ]);
+/** better-auth's default window too: beyond it, a revocation delay needs saying so. */
+const MAX_COOKIE_CACHE_SECONDS = 300;
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function seconds(value: unknown, name: string, fallback: number): number {
@@ -180,8 +189,17 @@ function resolveCookieCache(input: SessionsOptions["cookieCache"], touchSeconds:
   if (typeof options !== "object" || options === null) {
     throw configError("cookieCache must be true, false or { maxAge, include }.");
   }
-  checkKnown(options, new Set(["maxAge", "include"]), "cookieCache.");
+  checkKnown(options, new Set(["maxAge", "include", "acceptRevocationDelay"]), "cookieCache.");
   const maxAge = seconds(options.maxAge, "cookieCache.maxAge", Math.min(5, touchSeconds));
+  if (options.acceptRevocationDelay !== undefined && typeof options.acceptRevocationDelay !== "boolean") {
+    throw configError("cookieCache.acceptRevocationDelay must be true or false.");
+  }
+  if (maxAge > MAX_COOKIE_CACHE_SECONDS && options.acceptRevocationDelay !== true) {
+    throw configError(
+      `cookieCache.maxAge (${maxAge} s) is above ${MAX_COOKIE_CACHE_SECONDS} s: a sign-out elsewhere or a revocation would go unseen for that long, since reads inside the window do not ask the store. ` +
+        `Use ${MAX_COOKIE_CACHE_SECONDS} s or less (a few seconds is usual), or pass cookieCache.acceptRevocationDelay: true to accept the delay.`,
+    );
+  }
   if (maxAge > touchSeconds) {
     throw configError(
       `cookieCache.maxAge (${maxAge} s) must be at most touchInterval (${touchSeconds} s): reads served from the cookie do not touch the store, so a longer window could let an active session expire.`,

@@ -10,9 +10,9 @@ import { cookieHeaderOf, findTicket, type CookieSource } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
 import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
-import { Session } from "./session.ts";
+import { dataObject, Session } from "./session.ts";
 import { handleOf } from "./session-id.ts";
-import { openTicket } from "./ticket.ts";
+import { openTicket, type Snapshot } from "./ticket.ts";
 
 /** What to do when the store cannot be reached: throw ERR_SESSION_STORE, or go on anonymous. */
 export type StoreErrorPolicy = "throw" | "anonymous";
@@ -25,6 +25,22 @@ export interface ReadOptions {
    * @default "throw"
    */
   onStoreError?: StoreErrorPolicy;
+}
+
+/** Clocks of two instances may differ this much; a snapshot from a little ahead still counts. */
+const SNAPSHOT_SKEW_MS = 1000;
+
+/**
+ * How long this reader trusts a snapshot: the sealer's `validUntil`, but never more than this
+ * reader's own `cookieCache.maxAge` after the data was read, nor past the ticket's expiry.
+ * Whoever holds the key can seal any snapshot, so the window is the reader's to set: an
+ * instance configured for 5 s does not serve an hour-long snapshot for an hour. Null when it is
+ * not (or no longer, or not yet) trusted; the session is then read from the store.
+ */
+function snapshotWindow(maxAgeMs: number, snapshot: Snapshot, ticketExpiresAt: number, now: number) {
+  if (maxAgeMs === 0 || snapshot.at > now + SNAPSHOT_SKEW_MS) return null;
+  const until = Math.min(snapshot.validUntil, snapshot.at + maxAgeMs + SNAPSHOT_SKEW_MS, ticketExpiresAt);
+  return until > now ? { at: snapshot.at, until } : null;
 }
 
 function anonymous<Data extends object>(ctx: Context, hadCookie: boolean, reason: InvalidReason | null, handle?: string): Session<Data> {
@@ -71,10 +87,12 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
 
   const handle = entry.handle;
   const snapshot = entry.snapshot;
-  if (config.cookieCacheMs > 0 && snapshot && snapshot.validUntil > now) {
-    // The cookie cache: trusted for a few seconds, no store call. Sealed at validUntil - maxAge.
-    const lastSeenAt = snapshot.validUntil - config.cookieCacheMs;
+  const window = snapshot && snapshotWindow(config.cookieCacheMs, snapshot, entry.expiresAt, now);
+  if (snapshot && window) {
+    // The cookie cache: trusted for a few seconds, no store call. The data is copied, so what
+    // this request does to it (even without set) never reaches the cached snapshot.
     emit?.({ type: "read", outcome: "session" });
+    const data = dataObject(structuredClone(snapshot.data));
     return new Session<Data>(
       ctx.newState({
         ticket,
@@ -84,21 +102,21 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
         kid: entry.kid,
         record: {
           userId: snapshot.userId,
-          data: snapshot.data,
+          data: snapshot.data, // frozen (ticket.ts): read, never changed
           version: snapshot.version,
           createdAt: snapshot.createdAt,
-          lastSeenAt,
-          expiresAt: Math.min(lastSeenAt + snapshot.idleTimeout, snapshot.absoluteExpiresAt),
+          lastSeenAt: snapshot.at,
+          expiresAt: Math.min(snapshot.at + snapshot.idleTimeout, snapshot.absoluteExpiresAt),
           absoluteExpiresAt: snapshot.absoluteExpiresAt,
           idleTimeout: snapshot.idleTimeout,
         },
-        data: { ...snapshot.data },
+        data,
         userId: snapshot.userId,
         readUserId: snapshot.userId,
         idleMs: snapshot.idleTimeout,
         absoluteMs: snapshot.absoluteExpiresAt - snapshot.createdAt,
         fromSnapshot: snapshot.complete ? "complete" : "partial",
-        snapshotUntil: snapshot.validUntil,
+        snapshotWindow: window,
       }),
     );
   }
@@ -125,7 +143,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       handle,
       kid: entry.kid,
       record,
-      data: { ...record.data },
+      data: dataObject(record.data),
       userId: record.userId,
       readUserId: record.userId,
       idleMs: record.idleTimeout,

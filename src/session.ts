@@ -14,6 +14,8 @@ import type { SessionRecord } from "./store.ts";
 
 type Op =
   | { kind: "set"; key: string; value: unknown }
+  | { kind: "flash"; key: string; value: unknown }
+  | { kind: "takeFlash"; key: string }
   | { kind: "unset"; key: string }
   | { kind: "update"; key: string; fn: (current: unknown) => unknown }
   | { kind: "clear" }
@@ -52,13 +54,37 @@ export interface SessionState {
   degraded: boolean;
   /** Served from the ticket's snapshot (cookie cache): "complete" data, "partial" data, or no. */
   fromSnapshot: "complete" | "partial" | false;
-  /** The end of the snapshot this session was served from (epoch ms), if it was. */
-  snapshotUntil: number | undefined;
+  /**
+   * The window of the snapshot this session was served from, if it was: when its data was
+   * read from the store (`at`) and when it stops being trusted (`until`), epoch ms.
+   */
+  snapshotWindow: { at: number; until: number } | undefined;
   /** Read from the store while the cookie cache is on: the next ticket carries a fresh snapshot. */
   snapshotStale: boolean;
 }
 
 let stateOfSession: (session: Session<object>) => SessionState;
+
+/**
+ * Where flash messages live inside the data: one reserved key, so every store keeps them as
+ * it keeps data, compare-and-set and replay included. `toJSON` leaves it out.
+ */
+export const FLASH_KEY = "cloakroom.flash";
+
+/**
+ * A session's data object: no prototype, so a key such as `__proto__` or `constructor` is an
+ * ordinary key (set stores it; get never finds an inherited value), and copied from `from`
+ * one level deep. Nested objects come from JSON (a store read, a parsed snapshot), which gives
+ * `__proto__` as an own property, never a prototype.
+ */
+export function dataObject(from?: Record<string, unknown>): Record<string, unknown> {
+  return Object.assign(Object.create(null) as Record<string, unknown>, from);
+}
+
+function flashesOf(data: Record<string, unknown>): Record<string, unknown> | undefined {
+  const flashes = data[FLASH_KEY];
+  return typeof flashes === "object" && flashes !== null && !Array.isArray(flashes) ? (flashes as Record<string, unknown>) : undefined;
+}
 
 /** The manager's view of a session's internals. */
 export function sessionState(session: Session<object>): SessionState {
@@ -79,8 +105,23 @@ function applyOp(state: SessionState, op: Op): void {
       state.data[op.key] = value;
       break;
     }
+    case "flash": {
+      const flashes = dataObject(flashesOf(state.data));
+      flashes[op.key] = op.value;
+      state.data[FLASH_KEY] = flashes;
+      break;
+    }
+    case "takeFlash": {
+      const flashes = flashesOf(state.data);
+      if (!flashes || !Object.hasOwn(flashes, op.key)) break;
+      const rest = dataObject(flashes);
+      delete rest[op.key];
+      if (Object.keys(rest).length > 0) state.data[FLASH_KEY] = rest;
+      else delete state.data[FLASH_KEY];
+      break;
+    }
     case "clear":
-      state.data = {};
+      state.data = dataObject();
       break;
     case "userId":
       state.userId = op.value;
@@ -102,7 +143,7 @@ function applyOp(state: SessionState, op: Op): void {
  * over another request's change (a parallel sign-out stays signed out).
  */
 export function replay(state: SessionState, base: SessionRecord): void {
-  state.data = { ...base.data };
+  state.data = dataObject(base.data);
   state.userId = base.userId;
   state.idleMs = base.idleTimeout;
   state.absoluteMs = base.absoluteExpiresAt - base.createdAt;
@@ -171,9 +212,37 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.#record({ kind: "clear" });
   }
 
-  /** A snapshot of the data; changing it changes nothing. */
+  /**
+   * Keeps a message for a later request, typically the page a form post redirects to: it is
+   * saved with the session (compare-and-set, replayed on a conflict like any change) and stays
+   * until `takeFlash` reads it. Values must be JSON, as for `set`.
+   *
+   * @example
+   * session.flash("notice", "Saved."); // POST /settings, then 303 to /settings
+   * const notice = session.takeFlash("notice"); // GET /settings: "Saved.", and gone after
+   */
+  flash(key: string, value: unknown): void {
+    assertStorable(key, "a flash key");
+    assertStorable(value, `flash ${key}`);
+    this.#record({ kind: "flash", key, value });
+  }
+
+  /**
+   * Returns a flash message and removes it (on commit), so it shows once. Two parallel
+   * requests may both see it: the removal is replayed like any change, not a lock.
+   */
+  takeFlash<T = unknown>(key: string): T | undefined {
+    const flashes = flashesOf(this.#state.data);
+    if (!flashes || !Object.hasOwn(flashes, key)) return undefined;
+    const value = flashes[key] as T;
+    this.#record({ kind: "takeFlash", key });
+    return value;
+  }
+
+  /** A snapshot of the data (flash messages left out); changing it changes nothing. */
   toJSON(): Partial<Data> {
-    return structuredClone(this.#state.data) as Partial<Data>;
+    const { [FLASH_KEY]: _flashes, ...data } = this.#state.data;
+    return structuredClone(data) as Partial<Data>;
   }
 
   /** The signed-in user; setting it indexes the session under that user on commit. */

@@ -32,7 +32,12 @@ export interface Snapshot {
   createdAt: number;
   absoluteExpiresAt: number;
   idleTimeout: number;
-  /** Epoch ms. */
+  /** Epoch ms at which `data` was read from the store (or written to it). */
+  at: number;
+  /**
+   * Epoch ms at which the sealer stopped trusting it. A reader trusts it no longer than its
+   * own `cookieCache.maxAge` after `at`, whatever this says (read.ts).
+   */
   validUntil: number;
 }
 
@@ -58,7 +63,7 @@ export async function sealTicket(claims: TicketClaims, key: RingKey): Promise<st
         e: claims.exp,
         c: {
           u: snapshot.userId, v: snapshot.version, d: snapshot.data, f: snapshot.complete ? 1 : 0,
-          cr: snapshot.createdAt, a: snapshot.absoluteExpiresAt, i: snapshot.idleTimeout, t: snapshot.validUntil,
+          cr: snapshot.createdAt, a: snapshot.absoluteExpiresAt, i: snapshot.idleTimeout, r: snapshot.at, t: snapshot.validUntil,
         },
       }
     : { s: claims.sid, e: claims.exp };
@@ -78,15 +83,30 @@ function isCanonical(segment: string): boolean {
   return (last & ((1 << spareBits) - 1)) === 0;
 }
 
-function snapshotOf(value: unknown): Snapshot | undefined {
+/**
+ * Freezes a snapshot's data all the way down. A snapshot outlives requests (the ticket cache
+ * keeps it), so a request gets a copy of it, and nothing may change the original.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}
+
+/** The snapshot in a ticket's plaintext; "stale" for one sealed before snapshots carried `r`. */
+function snapshotOf(value: unknown): Snapshot | "stale" | undefined {
   if (typeof value !== "object" || value === null) return undefined;
-  const { u, v, d, f, cr, a, i, t } = value as Record<string, unknown>;
+  const { u, v, d, f, cr, a, i, r, t } = value as Record<string, unknown>;
   const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n);
   if ((u !== null && typeof u !== "string") || !Number.isSafeInteger(v) || typeof d !== "object" || d === null || Array.isArray(d)) return undefined;
   if ((f !== 0 && f !== 1) || !finite(cr) || !finite(a) || !finite(i) || !finite(t)) return undefined;
+  if (r === undefined) return "stale";
+  if (!finite(r)) return undefined;
   return {
-    userId: u, version: v as number, data: d as Record<string, unknown>, complete: f === 1,
-    createdAt: cr, absoluteExpiresAt: a, idleTimeout: i, validUntil: t,
+    userId: u, version: v as number, data: deepFreeze(d as Record<string, unknown>), complete: f === 1,
+    createdAt: cr, absoluteExpiresAt: a, idleTimeout: i, at: r, validUntil: t,
   };
 }
 
@@ -140,7 +160,9 @@ export async function openTicket(token: string, keyring: Keyring, now: number): 
   if (c !== undefined) {
     const snapshot = snapshotOf(c);
     if (!snapshot) return fail("malformed");
-    claims.snapshot = snapshot;
+    // A snapshot without its read time cannot be bounded by this reader's window: the ticket
+    // still names its session, which is read from the store.
+    if (snapshot !== "stale") claims.snapshot = snapshot;
   }
   return { ok: true, claims, key };
 }

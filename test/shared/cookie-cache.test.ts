@@ -4,6 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { createSessions, generateKey } from "../../src/index.ts";
+import { Keyring } from "../../src/keyring.ts";
+import { newSessionId } from "../../src/session-id.ts";
+import { sealTicket } from "../../src/ticket.ts";
 import { cookieFrom, setup, signIn } from "./helpers.ts";
 
 type Data = { role: string; cart: string[]; count: number };
@@ -133,5 +136,95 @@ describe("cookie cache", () => {
     const { store, keys } = setup();
     expect(() => createSessions({ store, keys, touchInterval: 10, cookieCache: { maxAge: 30 } })).toThrow(/at most touchInterval/);
     expect(() => createSessions({ store, keys, cookieCache: { maxAgee: 3 } as never })).toThrow(/unknown option cookieCache.maxAgee/);
+  });
+
+  it("refuses a window over five minutes unless the delay is accepted by name", () => {
+    const { store, keys } = setup();
+    const long = { idleTimeout: 86_400, touchInterval: 3_600 };
+    expect(() => createSessions({ store, keys, ...long, cookieCache: { maxAge: 3_600 } })).toThrow(/cookieCache.maxAge \(3600 s\) is above 300 s.*acceptRevocationDelay: true/);
+    expect(() => createSessions({ store, keys, ...long, cookieCache: { maxAge: 300 } })).not.toThrow();
+    expect(() => createSessions({ store, keys, ...long, cookieCache: { maxAge: 3_600, acceptRevocationDelay: true } })).not.toThrow();
+    expect(() => createSessions({ store, keys, ...long, cookieCache: { maxAge: 30, acceptRevocationDelay: "yes" as never } })).toThrow(/acceptRevocationDelay must be true or false/);
+  });
+});
+
+describe("cookie cache: a snapshot shares nothing and is trusted no longer than the reader says", () => {
+  type Prefs = { prefs: { role: string }; count: number };
+
+  it("does not let a change made without set reach the next request", async () => {
+    const { sessions } = setup<Prefs>({ cookieCache: { maxAge: 5 } });
+    const first = await sessions.read(null);
+    first.set("prefs", { role: "user" });
+    const cookie = cookieFrom(await sessions.commit(first));
+    const served = await sessions.read(cookie);
+    expect(served.fromCookieCache).toBe(true);
+    served.get("prefs")!.role = "admin"; // no set: nothing to save
+    expect(await sessions.commit(served)).toBeNull();
+    expect((await sessions.read(cookie)).get("prefs")).toEqual({ role: "user" });
+  });
+
+  it("does not let a change after commit reach later reads that never saved it", async () => {
+    const { sessions } = setup<Prefs>({ cookieCache: { maxAge: 5 } });
+    const first = await sessions.read(null);
+    first.set("prefs", { role: "user" });
+    const cookie = cookieFrom(await sessions.commit(first));
+    first.get("prefs")!.role = "admin";
+    first.set("count", 99);
+    const next = await sessions.read(cookie);
+    expect(next.fromCookieCache).toBe(true);
+    expect(next.toJSON()).toEqual({ prefs: { role: "user" } });
+  });
+
+  it("gives parallel requests served from one snapshot data of their own", async () => {
+    const { sessions } = setup<Prefs>({ cookieCache: { maxAge: 5, include: (data) => ({ prefs: data.prefs }) } });
+    const first = await sessions.read(null);
+    first.set("prefs", { role: "user" });
+    const cookie = cookieFrom(await sessions.commit(first));
+    const [a, b] = await Promise.all([sessions.read(cookie), sessions.read(cookie)]);
+    a.get("prefs")!.role = "admin";
+    expect(b.get("prefs")).toEqual({ role: "user" });
+  });
+
+  it("bounds a snapshot sealed by an instance with a longer window by the reader's own maxAge", async () => {
+    const long = setup<Prefs>({ cookieCache: { maxAge: 300 }, touchInterval: 300 });
+    const cookie = await signIn(long.sessions, "ann");
+    const short = setup<Prefs>({ cookieCache: { maxAge: 5 }, keys: long.keys, store: long.store, clock: long.clock });
+    await long.sessions.revokeUser("ann");
+    long.clock.advance(4_000);
+    expect((await short.sessions.read(cookie)).fromCookieCache).toBe(true);
+    long.clock.advance(3_000); // 7 s: inside the sealer's 300 s, past the reader's 5 s and its skew allowance
+    const after = await short.sessions.read(cookie);
+    expect(after.fromCookieCache).toBe(false);
+    expect(after.userId).toBeNull();
+    expect(after.invalidReason).toBe("not-found");
+    expect((await long.sessions.read(cookie)).userId).toBe("ann"); // the sealer's own window, as configured
+  });
+
+  it("trusts a snapshot minted with the key for ten years for the reader's window only", async () => {
+    const { sessions, keys, clock, store } = setup<Prefs>({ cookieCache: { maxAge: 5 } });
+    const now = clock();
+    const ten = 10 * 365 * 86_400_000;
+    const mint = async (at: number) => {
+      const ticket = await sealTicket(
+        {
+          sid: newSessionId("mallory"),
+          exp: Math.ceil((now + ten) / 1000),
+          snapshot: { userId: "mallory", version: 1, data: { role: "admin" }, complete: true, createdAt: now, absoluteExpiresAt: now + ten, idleTimeout: ten, at, validUntil: now + ten },
+        },
+        new Keyring(keys).sealingKey(now)!,
+      );
+      return `__Host-session=${ticket}`;
+    };
+    const minted = await mint(now);
+    expect((await sessions.read(minted)).userId).toBe("mallory"); // the key authenticates: see the README
+    clock.advance(7_000);
+    const before = store.total();
+    const later = await sessions.read(minted);
+    expect(later.userId).toBeNull();
+    expect(store.total()).toBe(before + 1);
+    // One dated in the future, past the skew allowance, is not trusted at all.
+    const ahead = await sessions.read(await mint(clock() + 60_000));
+    expect(ahead.fromCookieCache).toBe(false);
+    expect(ahead.userId).toBeNull();
   });
 });

@@ -71,7 +71,7 @@ describe("a user's sessions", () => {
     expect(userTag("ann")).not.toBe(userTag("bob"));
   });
 
-  it("gives a new id when userId changes to another user, and keeps it when it is cleared", async () => {
+  it("gives a new id when userId changes to another user, and when it is cleared (sign-out)", async () => {
     const { sessions, store } = setup();
     const cookie = await signIn(sessions, "ann");
     const session = await sessions.read(cookie);
@@ -83,9 +83,19 @@ describe("a user's sessions", () => {
     expect(session.handle!.startsWith(userTag("bob"))).toBe(true);
     expect(store.raw.get(annHandle)).toBeUndefined();
     const bob = await sessions.read(cookieFrom(rekeyed));
+    const bobHandle = bob.handle!;
+    bob.set("theme", "dark");
     bob.userId = null;
-    expect(await sessions.commit(bob)).toBeNull();
-    expect((await sessions.read(cookieFrom(rekeyed))).userId).toBeNull();
+    const signedOut = await sessions.commit(bob);
+    expect(signedOut).not.toBeNull();
+    expect(bob.handle).not.toBe(bobHandle);
+    expect(store.raw.get(bobHandle)).toBeUndefined();
+    // bob's old id is dead: it cannot serve the anonymous session that follows.
+    expect((await sessions.read(cookieFrom(rekeyed))).invalidReason).toBe("not-found");
+    const anonymous = await sessions.read(cookieFrom(signedOut));
+    expect(anonymous.userId).toBeNull();
+    expect(anonymous.get("theme")).toBe("dark");
+    expect(await sessions.listUser("bob")).toEqual([]);
   });
 
   it("draws the id again when userId is set after regenerate", async () => {
