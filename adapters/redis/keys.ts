@@ -2,7 +2,7 @@
  * Where the Redis adapters keep things. Every key a session operation touches carries the
  * same Cluster hash tag, so each Lua script runs on one slot (store rule 8):
  *
- *   <prefix>{<tag>}:s:<handle>    session HASH; tag = the handle's tag
+ *   <prefix>{<tag>}:s:<handle>    session STRING (record-codec.ts: one line of numbers, the data, the user id); tag = the handle's tag
  *   <prefix>{<tag>}:u:<userId>    user index ZSET: member handle, score = when the entry may go
  *   <prefix>{<tag>}:r:<userId>    revocation mark HASH {at, except} (see scripts.ts)
  *   <prefix>{<tag>}:t:<handle>    tombstone STRING: the nonce of the write that retired the

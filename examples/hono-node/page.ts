@@ -120,6 +120,7 @@ export function renderPage(nonce: string): string {
 </head>
 <body>
 <h1>cloakroom demo</h1>
+<p id="demo-notice"><strong>This is a demo of sessions, not of sign-in:</strong> it asks for a name and no password, so anyone can sign in as anyone. A real app checks a password, a passkey or a provider before it sets <code>session.userId</code>.</p>
 <p id="error" role="alert"></p>
 <p id="note" class="muted" role="status"></p>
 
