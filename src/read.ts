@@ -92,7 +92,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
     // The cookie cache: trusted for a few seconds, no store call. The data is copied, so what
     // this request does to it (even without set) never reaches the cached snapshot.
     emit?.({ type: "read", outcome: "session" });
-    const data = dataObject(structuredClone(snapshot.data));
+    const data = structuredClone(snapshot.data) as Record<string, unknown>;
     return new Session<Data>(
       ctx.newState({
         ticket,
