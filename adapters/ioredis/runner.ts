@@ -13,6 +13,7 @@
  */
 import type { Cluster, Redis } from "ioredis";
 import { SessionError } from "../../src/errors.ts";
+import { globLiteral } from "../redis/keys.ts";
 import type { RedisScript, ScriptRunner } from "../redis/script-runner.ts";
 
 /** The ioredis methods the runner uses; `Redis` and `Cluster` both have them. */
@@ -48,7 +49,22 @@ export function storeError(what: string, error: unknown): SessionError {
   );
 }
 
+/**
+ * The servers a scan walks: a Cluster's masters in address order (so a saved cursor names the
+ * same one in another process), or the one server.
+ */
+function scanTargets(client: Redis | Cluster): Redis[] {
+  if (!client.isCluster) return [client as Redis];
+  const address = (node: Redis) => `${node.options.host}:${node.options.port}`;
+  return (client as Cluster).nodes("master").sort((a, b) => (address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0));
+}
+
+const SCAN_CURSOR = /^(\d{1,4}):(\d{1,20})$/;
+
 export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
+  // ioredis prefixes the keys of commands with the client's keyPrefix, but not SCAN's pattern
+  // or its replies: the runner adds it to one and takes it off the other.
+  const clientPrefix = String((client.options as { keyPrefix?: unknown }).keyPrefix ?? "");
   const scripts = client as ScriptClient;
   // The SHA-1 of each script, computed once; the steady state reads it from `known` without
   // waiting on a promise.
@@ -88,6 +104,29 @@ export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
         if (isWrongType(error)) return null;
         throw storeError("GET", error);
       });
+    },
+
+    async scan(cursor, pattern, count) {
+      // "<server>:<SCAN cursor>", the server by its place in scanTargets.
+      const at = cursor === null ? ["0", "0"] : SCAN_CURSOR.exec(cursor)?.slice(1);
+      if (!at) throw new SessionError("ERR_SESSION_STATE", `the ioredis store's scan got a cursor it did not make (${JSON.stringify(cursor).slice(0, 40)}); start again from null.`);
+      const targets = scanTargets(client);
+      let server = Number(at[0]);
+      let position = at[1]!;
+      if (server >= targets.length) return { keys: [], next: null };
+      let reply: [string, string[]];
+      try {
+        reply = await targets[server]!.scan(position, "MATCH", `${globLiteral(clientPrefix)}${pattern}`, "COUNT", count);
+      } catch (error) {
+        throw storeError("SCAN", error);
+      }
+      const keys = reply[1].filter((key) => key.startsWith(clientPrefix)).map((key) => key.slice(clientPrefix.length));
+      position = reply[0];
+      if (position === "0") {
+        server++;
+        if (server >= targets.length) return { keys, next: null };
+      }
+      return { keys, next: `${server}:${position}` };
     },
 
     async ping() {
