@@ -26,6 +26,8 @@ export type { SessionErrorCode } from "./errors.ts";
 export type { SessionEvent, InvalidReason, EventListener, ReadOutcome } from "./events.ts";
 export { generateKey, parseKeys } from "./keyring.ts";
 export type { KeyInput, KeysInput } from "./keyring.ts";
+export { inspectKeys } from "./key-report.ts";
+export type { InspectKeysOptions, KeyReport, KeyReportEntry, KeyRole } from "./key-report.ts";
 export { userTag, tagOf, isHandle } from "./session-id.ts";
 export { guardedStore } from "./resilience/guarded-store.ts";
 export type { GuardedStore, GuardOptions } from "./resilience/guarded-store.ts";
