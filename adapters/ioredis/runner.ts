@@ -59,7 +59,17 @@ function scanTargets(client: Redis | Cluster): Redis[] {
   return (client as Cluster).nodes("master").sort((a, b) => (address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0));
 }
 
-const SCAN_CURSOR = /^(\d{1,4}):(\d{1,20})$/;
+/** `<server>:<SCAN cursor>:<masters>`: the server by its place in scanTargets, and which masters those were. */
+const SCAN_CURSOR = /^(\d{1,4}):(\d{1,20}):([0-9a-f]{8})$/;
+
+/** FNV-1a of the servers' addresses: a cursor from another set of masters must not be followed. */
+function fingerprint(targets: Redis[]): string {
+  let hash = 0x811c9dc5;
+  for (const char of targets.map((node) => `${node.options.host}:${node.options.port}`).join(",")) {
+    hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
 
 export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
   // ioredis prefixes the keys of commands with the client's keyPrefix, but not SCAN's pattern
@@ -107,26 +117,30 @@ export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
     },
 
     async scan(cursor, pattern, count) {
-      // "<server>:<SCAN cursor>", the server by its place in scanTargets.
-      const at = cursor === null ? ["0", "0"] : SCAN_CURSOR.exec(cursor)?.slice(1);
-      if (!at) throw new SessionError("ERR_SESSION_STATE", `the ioredis store's scan got a cursor it did not make (${JSON.stringify(cursor).slice(0, 40)}); start again from null.`);
       const targets = scanTargets(client);
+      const set = fingerprint(targets);
+      const at = cursor === null ? ["0", "0", set] : SCAN_CURSOR.exec(cursor)?.slice(1);
+      if (!at) throw new SessionError("ERR_SESSION_STATE", `the ioredis store's scan got a cursor it did not make (${JSON.stringify(cursor).slice(0, 40)}); start again from null.`);
+      // Another set of masters (a shard added or removed): places and cursors mean other keys now.
+      if (at[2] !== set) {
+        throw new SessionError("ERR_SESSION_STATE", "the Redis Cluster's masters changed since this scan started, so its cursor no longer says where it was; start the scan again from null (cloakroom migrate --restart). Nothing is copied twice.");
+      }
       let server = Number(at[0]);
-      let position = at[1]!;
       if (server >= targets.length) return { keys: [], next: null };
       let reply: [string, string[]];
       try {
-        reply = await targets[server]!.scan(position, "MATCH", `${globLiteral(clientPrefix)}${pattern}`, "COUNT", count);
+        reply = await targets[server]!.scan(at[1]!, "MATCH", `${globLiteral(clientPrefix)}${pattern}`, "COUNT", count);
       } catch (error) {
         throw storeError("SCAN", error);
       }
       const keys = reply[1].filter((key) => key.startsWith(clientPrefix)).map((key) => key.slice(clientPrefix.length));
-      position = reply[0];
+      let position = reply[0];
       if (position === "0") {
         server++;
+        position = "0";
         if (server >= targets.length) return { keys, next: null };
       }
-      return { keys, next: `${server}:${position}` };
+      return { keys, next: `${server}:${position}:${set}` };
     },
 
     async ping() {

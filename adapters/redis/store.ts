@@ -70,8 +70,9 @@ export interface RedisSessionStore extends SessionStore {
    * Every live session, by SCAN over the session keys (every master of a Cluster, in address
    * order), then their values: one round trip per page through a script on one server (Upstash),
    * or a SCAN step and the page's GETs, sent together (ioredis). Redis's SCAN guarantee applies:
-   * a key there for the whole scan is returned, possibly twice. The cursor of a Cluster names a
-   * master by its place in that order, so it resumes only while the masters stay the same.
+   * a key there for the whole scan is returned, possibly twice. On a Cluster a key whose slot
+   * moves during the scan can be missed: do not reshard the Cluster a copy reads from. Its
+   * cursor names a master by its place in that order, and is refused once the masters changed.
    */
   scan(cursor: string | null, options?: ScanOptions): Promise<ScanPage>;
   /** Releases nothing: the client belongs to the application, which closes it. */
