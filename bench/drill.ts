@@ -23,7 +23,8 @@
  * @module
  */
 import { cpus } from "node:os";
-import { cacheOutage, clusterFailover, failover, type Figures } from "../test/support/drill.ts";
+import { FIGURES_HEADER, figuresRow } from "../cli/drill/figures.ts";
+import { cacheOutage, clusterFailover, failover } from "../test/support/drill.ts";
 import { startPostgres, type PostgresServer } from "../test/support/postgres-server.ts";
 import { command, startRedisProcess } from "../test/support/redis-server.ts";
 
@@ -50,35 +51,8 @@ function goal(name: string, met: boolean, figure: string): void {
   goals.push({ name, met, figure });
 }
 
-function row(label: string, figures: Figures): string {
-  return [
-    label.padEnd(30),
-    seconds(figures.firstWriteS).padStart(9),
-    seconds(figures.lastFailureS).padStart(9),
-    pct(figures.readsFailedPct).padStart(9),
-    pct(figures.writesFailedPct).padStart(9),
-    String(figures.sessionsLost).padStart(5),
-    String(figures.logouts).padStart(7),
-    String(figures.serverErrors).padStart(5),
-    String(figures.staleReads).padStart(6),
-    seconds(figures.storeBackS).padStart(9),
-    `${figures.reads + figures.writes}`.padStart(7),
-  ].join("  ");
-}
-
-const header = [
-  "scenario".padEnd(30),
-  "1st write".padStart(9),
-  "last fail".padStart(9),
-  "reads ✗".padStart(9),
-  "writes ✗".padStart(9),
-  "lost".padStart(5),
-  "logouts".padStart(7),
-  "5xx".padStart(5),
-  "stale".padStart(6),
-  "store back".padStart(9),
-  "requests".padStart(7),
-].join("  ");
+const row = figuresRow;
+const header = FIGURES_HEADER;
 
 /** Part 1: Sentinel, each fault under Redis alone and under Redis + Postgres. */
 async function sentinelPart(postgres: PostgresServer): Promise<void> {

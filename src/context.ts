@@ -27,7 +27,7 @@ export interface Context {
   activeKey(now: number): RingKey;
 }
 
-const NO_ACTIVE_KEY =
+export const NO_ACTIVE_KEY =
   "every key's notAfter has passed, so no key can seal a ticket. Add a new key in front: npx cloakroom keygen";
 
 export function createContext(options: SessionsOptions): Context {

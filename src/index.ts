@@ -26,16 +26,22 @@ export type { SessionErrorCode } from "./errors.ts";
 export type { SessionEvent, InvalidReason, EventListener, ReadOutcome } from "./events.ts";
 export { generateKey, parseKeys } from "./keyring.ts";
 export type { KeyInput, KeysInput } from "./keyring.ts";
+export { inspectKeys } from "./key-report.ts";
+export type { InspectKeysOptions, KeyReport, KeyReportEntry, KeyRole } from "./key-report.ts";
 export { userTag, tagOf, isHandle } from "./session-id.ts";
 export { guardedStore } from "./resilience/guarded-store.ts";
 export type { GuardedStore, GuardOptions } from "./resilience/guarded-store.ts";
 export { tieredStore } from "./resilience/tiered-store.ts";
 export type { TieredStore, TieredStoreOptions } from "./resilience/tiered-store.ts";
 export type { BreakerOptions, BreakerState } from "./resilience/circuit-breaker.ts";
+export { migratingStore } from "./migration/migrating-store.ts";
+export type { CopyOutcome, MigratingStore, MigratingStoreOptions } from "./migration/migrating-store.ts";
+export { copySessions } from "./migration/copy-sessions.ts";
+export type { CopyProgress, CopySessionsOptions } from "./migration/copy-sessions.ts";
 export { rateLimit } from "./rate-limit.ts";
 export { withSession } from "./integrations/fetch.ts";
 export type { WithSessionOptions } from "./integrations/fetch.ts";
 export type { RateLimiter, RateLimitOptions, RateLimitResult } from "./rate-limit.ts";
 export type {
-  SessionStore, SessionRecord, ReadResult, TouchRequest, UserSession, CounterResult, StoreHealth,
+  SessionStore, SessionRecord, ReadResult, TouchRequest, UserSession, CounterResult, StoreHealth, ScanPage, ScanOptions,
 } from "./store.ts";

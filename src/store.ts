@@ -1,6 +1,6 @@
 /**
  * The store contract. Every adapter (memory, Upstash, ioredis, Postgres) implements this
- * interface and passes the one conformance suite in `test/conformance/`. The rules below are
+ * interface and passes the one conformance suite, `cloakroom/testing` (src/testing/). The rules below are
  * the spec; the suite holds each of them.
  *
  * Records are addressed by a *handle*: `<tag>.<base64url(SHA-256(session id))>`. The store never sees
@@ -33,7 +33,7 @@
  * 5. Delete of a missing record succeeds.
  * 6. Optional capabilities are declared by implementing them: the per-user index
  *    (`listUser`, `revokeUser`), atomic counters (`increment`), a health probe (`health`),
- *    and `close`. The index follows `record.userId` on every write and delete, atomically
+ *    a scan of every live session (`scan`, rule 9) and `close`. The index follows `record.userId` on every write and delete, atomically
  *    with it: once `revokeUser` returns, no session of that user whose write was
  *    acknowledged before `revokeUser` returned can be read again (a sign-in racing a
  *    "sign out everywhere" does not survive it).
@@ -43,6 +43,14 @@
  *    always written under a handle whose tag is `userTag(userId)`: the core re-keys a session
  *    whose user changes. A partitioned backend (Redis Cluster) can therefore keep a user's
  *    sessions and the user's index in one slot, keyed by the tag, and stay atomic.
+ * 9. `scan` (optional capability) walks every live session in pages, for moving sessions to
+ *    another store (`migratingStore`, `cloakroom migrate`). Start with cursor `null` and pass
+ *    each page's `next` until it is `null`. Every session that is live from the start of a full
+ *    scan to its end is returned at least once (a Redis scan may return one twice); one
+ *    written, deleted or expiring meanwhile may or may not be; an expired or malformed one
+ *    never. A page may be empty while `next` is not null. The cursor is an opaque string that
+ *    can be saved and passed later, from another process with the same store configuration,
+ *    to resume. `limit` is a hint for the page size. A scan reads only: it never touches.
  *
  * @module
  */
@@ -92,6 +100,19 @@ export interface CounterResult {
   resetAt: number;
 }
 
+/** One page of a scan (rule 9). */
+export interface ScanPage {
+  /** Live sessions, each with its handle. */
+  sessions: UserSession[];
+  /** Where the next page starts; null when the scan is complete. */
+  next: string | null;
+}
+
+export interface ScanOptions {
+  /** About how many sessions one page holds (a hint). @default 100 */
+  limit?: number;
+}
+
 export interface StoreHealth {
   ok: boolean;
   /** Round-trip time of the probe in ms. */
@@ -126,6 +147,9 @@ export interface SessionStore {
    * (count 0 when absent).
    */
   increment?(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
+
+  /** One page of every live session, from `cursor` (null: the start); see rule 9 (optional). */
+  scan?(cursor: string | null, options?: ScanOptions): Promise<ScanPage>;
 
   /** A cheap liveness probe (optional). */
   health?(): Promise<StoreHealth>;

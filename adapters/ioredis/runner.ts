@@ -13,6 +13,7 @@
  */
 import type { Cluster, Redis } from "ioredis";
 import { SessionError } from "../../src/errors.ts";
+import { globLiteral } from "../redis/keys.ts";
 import type { RedisScript, ScriptRunner } from "../redis/script-runner.ts";
 
 /** The ioredis methods the runner uses; `Redis` and `Cluster` both have them. */
@@ -48,7 +49,32 @@ export function storeError(what: string, error: unknown): SessionError {
   );
 }
 
+/**
+ * The servers a scan walks: a Cluster's masters in address order (so a saved cursor names the
+ * same one in another process), or the one server.
+ */
+function scanTargets(client: Redis | Cluster): Redis[] {
+  if (!client.isCluster) return [client as Redis];
+  const address = (node: Redis) => `${node.options.host}:${node.options.port}`;
+  return (client as Cluster).nodes("master").sort((a, b) => (address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0));
+}
+
+/** `<server>:<SCAN cursor>:<masters>`: the server by its place in scanTargets, and which masters those were. */
+const SCAN_CURSOR = /^(\d{1,4}):(\d{1,20}):([0-9a-f]{8})$/;
+
+/** FNV-1a of the servers' addresses: a cursor from another set of masters must not be followed. */
+function fingerprint(targets: Redis[]): string {
+  let hash = 0x811c9dc5;
+  for (const char of targets.map((node) => `${node.options.host}:${node.options.port}`).join(",")) {
+    hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
+
 export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
+  // ioredis prefixes the keys of commands with the client's keyPrefix, but not SCAN's pattern
+  // or its replies: the runner adds it to one and takes it off the other.
+  const clientPrefix = String((client.options as { keyPrefix?: unknown }).keyPrefix ?? "");
   const scripts = client as ScriptClient;
   // The SHA-1 of each script, computed once; the steady state reads it from `known` without
   // waiting on a promise.
@@ -88,6 +114,33 @@ export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
         if (isWrongType(error)) return null;
         throw storeError("GET", error);
       });
+    },
+
+    async scan(cursor, pattern, count) {
+      const targets = scanTargets(client);
+      const set = fingerprint(targets);
+      const at = cursor === null ? ["0", "0", set] : SCAN_CURSOR.exec(cursor)?.slice(1);
+      if (!at) throw new SessionError("ERR_SESSION_STATE", `the ioredis store's scan got a cursor it did not make (${JSON.stringify(cursor).slice(0, 40)}); start again from null.`);
+      // Another set of masters (a shard added or removed): places and cursors mean other keys now.
+      if (at[2] !== set) {
+        throw new SessionError("ERR_SESSION_STATE", "the Redis Cluster's masters changed since this scan started, so its cursor no longer says where it was; start the scan again from null (cloakroom migrate --restart). Nothing is copied twice.");
+      }
+      let server = Number(at[0]);
+      if (server >= targets.length) return { keys: [], next: null };
+      let reply: [string, string[]];
+      try {
+        reply = await targets[server]!.scan(at[1]!, "MATCH", `${globLiteral(clientPrefix)}${pattern}`, "COUNT", count);
+      } catch (error) {
+        throw storeError("SCAN", error);
+      }
+      const keys = reply[1].filter((key) => key.startsWith(clientPrefix)).map((key) => key.slice(clientPrefix.length));
+      let position = reply[0];
+      if (position === "0") {
+        server++;
+        position = "0";
+        if (server >= targets.length) return { keys, next: null };
+      }
+      return { keys, next: `${server}:${position}:${set}` };
     },
 
     async ping() {

@@ -10,7 +10,7 @@
  */
 import { SessionError } from "../../src/errors.ts";
 import { isSessionRecord } from "../../src/record.ts";
-import type { CounterResult, ReadResult, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
+import type { CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
 
 export interface MemoryStoreOptions {
   /** Sessions kept at most; when full, expired ones go first, then the least recently used. @default 100000 */
@@ -24,6 +24,8 @@ export interface MemoryStore extends SessionStore {
   revokeUser(userId: string, options?: { except?: string }): Promise<number>;
   increment(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
   health(): Promise<StoreHealth>;
+  /** Pages in handle order; the cursor is the last handle of the page before. */
+  scan(cursor: string | null, options?: ScanOptions): Promise<ScanPage>;
   close(): Promise<void>;
   /** Number of live and not yet pruned sessions. */
   readonly size: number;
@@ -44,6 +46,11 @@ interface Entry {
   json: string;
   userId: string | null;
   expiresAt: number;
+}
+
+/** A scan's page size: the hint, bounded to 1..10000 (rule 9 makes it a hint). */
+function pageLimit(limit: number | undefined): number {
+  return Number.isSafeInteger(limit) && limit! > 0 ? Math.min(limit!, 10_000) : 100;
 }
 
 /**
@@ -226,6 +233,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       }
       counter.count += amount;
       return { ...counter };
+    },
+
+    async scan(cursor: string | null, scanOptions: ScanOptions = {}): Promise<ScanPage> {
+      const limit = pageLimit(scanOptions.limit);
+      const now = clock();
+      // Map order moves with every write and touch, so pages follow the handles' sort order
+      // instead: a handle after the cursor is one no earlier page returned.
+      const after = [...entries.keys()].filter((handle) => cursor === null || handle > cursor).sort();
+      const page = after.slice(0, limit);
+      const sessions: UserSession[] = [];
+      for (const handle of page) {
+        const entry = live(handle, now);
+        const record = entry && parse(entry);
+        if (record && record.absoluteExpiresAt > now) sessions.push({ handle, record });
+      }
+      return { sessions, next: after.length > limit ? page.at(-1)! : null };
     },
 
     async health(): Promise<StoreHealth> {

@@ -20,7 +20,7 @@
  * @module
  */
 import { SessionError } from "../../src/errors.ts";
-import type { CounterResult, ReadResult, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
+import type { CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
 import type { QueryFunction, Row } from "./drivers.ts";
 import { safeCause, sqlstateBehind, sqlstateOf, statementError } from "./errors.ts";
 import { ms, numberOf, recordOf } from "./rows.ts";
@@ -68,6 +68,8 @@ export interface PostgresStore extends SessionStore {
   revokeUser(userId: string, options?: { except?: string }): Promise<number>;
   increment(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
   health(): Promise<StoreHealth>;
+  /** Pages in handle order, one statement each; the cursor is the last handle of the page before. */
+  scan(cursor: string | null, options?: ScanOptions): Promise<ScanPage>;
   /**
    * Creates the tables and indexes if they are missing; safe to call on every start and from
    * several instances at once (they take turns on an advisory lock). Throws a SessionError when
@@ -232,6 +234,19 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
         if (record && typeof row.handle === "string") found.push({ handle: row.handle, record });
       }
       return found;
+    },
+
+    async scan(cursor: string | null, scanOptions: ScanOptions = {}): Promise<ScanPage> {
+      const limit = Number.isSafeInteger(scanOptions.limit) && scanOptions.limit! > 0 ? Math.min(scanOptions.limit!, 10_000) : 100;
+      const rows = await run(sql.scan, [cursor ?? "", ms(clock()), limit]);
+      const sessions: UserSession[] = [];
+      for (const row of rows) {
+        const record = recordOf(row);
+        if (record && typeof row.handle === "string") sessions.push({ handle: row.handle, record });
+      }
+      // A short page is the last: the LIMIT applies after the expiry filter.
+      const last = rows.at(-1)?.handle;
+      return { sessions, next: rows.length >= limit && typeof last === "string" ? last : null };
     },
 
     async revokeUser(userId: string, revokeOptions: { except?: string } = {}): Promise<number> {

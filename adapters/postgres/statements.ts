@@ -58,6 +58,12 @@ export interface Statements {
   delete: string;
   /** $1 user id, $2 now. */
   listUser: string;
+  /**
+   * $1 the last handle of the page before ('' at first), $2 now, $3 page size: the next live
+   * sessions in handle order, through the primary key (keyset pagination: each page starts
+   * where the last ended, whatever was written or deleted in between).
+   */
+  scan: string;
   /** $1 user id, $2 handle to keep (or null), $3 now. Counts the rows that were still live. */
   revokeUser: string;
   /** $1 key, $2 now, $3 window ms, $4 amount (not 0). */
@@ -134,6 +140,8 @@ RETURNING 1 AS written`,
     delete: `DELETE FROM ${s} WHERE handle = $1::text`,
 
     listUser: `SELECT handle, ${RECORD} FROM ${s} WHERE user_id = $1::text AND ${LIVE}`,
+
+    scan: `SELECT handle, ${RECORD} FROM ${s} WHERE handle > $1::text AND ${LIVE} ORDER BY handle LIMIT $3::int`,
 
     // The function (schema.ts) takes the user's lock exclusively, waits out the writes in
     // flight, then deletes with a fresh snapshot: every write that committed before it is gone.

@@ -34,6 +34,15 @@ export interface KeyLayout {
   /** Stem of the user's slot; every key of the user starts with it. */
   userStem(userId: string): string;
   counter(key: string): string;
+  /** SCAN's MATCH pattern for every session key (and nothing else) under the prefix. */
+  readonly sessionPattern: string;
+  /** The handle a session key (as `session()` builds it) is for; undefined for any other key. */
+  handleOf(key: string): string | undefined;
+}
+
+/** A Redis glob that matches `text` literally. */
+export function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
@@ -55,6 +64,13 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     tombstone: (handle) => `${stem(tagOf(handle))}t:${handle}`,
     userStem: (userId) => stem(userTag(userId)),
     counter: (key) => `${prefix}c:${key}`,
+    // A tag is four characters: `????` keeps index, mark and tombstone keys out of the match.
+    sessionPattern: `${globLiteral(prefix)}{????}:s:*`,
+    handleOf(key) {
+      if (!key.startsWith(prefix) || key.slice(prefix.length + 5, prefix.length + 9) !== "}:s:") return undefined;
+      const handle = key.slice(prefix.length + 9);
+      return key === `${stem(tagOf(handle))}s:${handle}` ? handle : undefined;
+    },
   };
 }
 

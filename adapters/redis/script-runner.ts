@@ -31,6 +31,14 @@ export interface ScriptRunner {
    */
   get?(key: string): Promise<string | null>;
 
+  /**
+   * One SCAN step over every server holding keys (optional): the keys matching `pattern`, as
+   * the store names them (without a prefix the client adds itself), and the cursor to continue
+   * from, null when the walk is done. `cursor` null starts it. The cursor is opaque to the store
+   * and may be saved. Without it the store scans with a script (one server only).
+   */
+  scan?(cursor: string | null, pattern: string, count: number): Promise<{ keys: string[]; next: string | null }>;
+
   /** PING round trip in ms, for health. */
   ping(): Promise<number>;
 }

@@ -294,4 +294,25 @@ redis.call('PEXPIREAT', KEYS[1], at(resetAt))
 return {ARGV[3], shown}
 `);
 
-export const SCRIPTS = [READ, WRITE, DELETE, LIST_USER, REVOKE, INCREMENT] as const;
+/**
+ * One page of a scan (store rule 9), for runners without a SCAN of their own (Upstash: one HTTP
+ * request per page instead of one per session). No keys are declared: it reads the keys SCAN
+ * finds, which a single-node server (Upstash, standalone Redis) allows; a Cluster client scans
+ * node by node instead (adapters/ioredis/runner.ts).
+ * KEYS: none. ARGV: cursor, MATCH pattern, COUNT. Returns {next cursor, key, value, key, value...}
+ * for the keys that still held a string.
+ */
+export const SCAN_PAGE = script("scan", `
+local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local out = {reply[1]}
+for _, key in ipairs(reply[2]) do
+  local v = redis.pcall('GET', key)
+  if type(v) == 'string' then
+    out[#out + 1] = key
+    out[#out + 1] = v
+  end
+end
+return out
+`, "");
+
+export const SCRIPTS = [READ, WRITE, DELETE, LIST_USER, REVOKE, INCREMENT, SCAN_PAGE] as const;

@@ -10,14 +10,14 @@
  */
 import { SessionError } from "../../src/errors.ts";
 import { isSessionRecord } from "../../src/record.ts";
-import { tagOf, userTag } from "../../src/session-id.ts";
+import { isHandle, tagOf, userTag } from "../../src/session-id.ts";
 import type {
-  CounterResult, ReadResult, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession,
+  CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession,
 } from "../../src/store.ts";
 import { checkHandle, isStoreHandle, keyLayout, type KeyLayout } from "./keys.ts";
 import { decodeRecord, decodeStored, recordArgs } from "./record-codec.ts";
 import type { ScriptRunner } from "./script-runner.ts";
-import { DELETE, INCREMENT, LIST_USER, READ, REVOKE, WRITE } from "./scripts.ts";
+import { DELETE, INCREMENT, LIST_USER, READ, REVOKE, SCAN_PAGE, WRITE } from "./scripts.ts";
 import { TouchHints, touchDue } from "./touch-hints.ts";
 
 /** Sessions whose touch clock the store remembers (touch-hints.ts): about 100 bytes each. */
@@ -66,6 +66,15 @@ export interface RedisSessionStore extends SessionStore {
   revokeUser(userId: string, options?: { except?: string }): Promise<number>;
   increment(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
   health(): Promise<StoreHealth>;
+  /**
+   * Every live session, by SCAN over the session keys (every master of a Cluster, in address
+   * order), then their values: one round trip per page through a script on one server (Upstash),
+   * or a SCAN step and the page's GETs, sent together (ioredis). Redis's SCAN guarantee applies:
+   * a key there for the whole scan is returned, possibly twice. On a Cluster a key whose slot
+   * moves during the scan can be missed: do not reshard the Cluster a copy reads from. Its
+   * cursor names a master by its place in that order, and is refused once the masters changed.
+   */
+  scan(cursor: string | null, options?: ScanOptions): Promise<ScanPage>;
   /** Releases nothing: the client belongs to the application, which closes it. */
   close(): Promise<void>;
   /** Where this store keeps what (tests read the server directly through it). */
@@ -217,6 +226,33 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
       const reply = await runner.run(INCREMENT, [keys.counter(key)], [String(clock()), String(windowMs), String(amount)]);
       const [count, resetAt] = Array.isArray(reply) ? reply : [];
       return { count: Number(count), resetAt: Number(resetAt) };
+    },
+
+    async scan(cursor: string | null, scanOptions: ScanOptions = {}): Promise<ScanPage> {
+      const limit = Number.isSafeInteger(scanOptions.limit) && scanOptions.limit! > 0 ? Math.min(scanOptions.limit!, 10_000) : 100;
+      const now = clock();
+      let found: Array<[key: string, value: unknown]>;
+      let next: string | null;
+      if (runner.scan && get) {
+        const step = await runner.scan(cursor, keys.sessionPattern, limit);
+        next = step.next;
+        found = await Promise.all(step.keys.map(async (key): Promise<[string, unknown]> => [key, await get(key)]));
+      } else {
+        const reply = await runner.run(SCAN_PAGE, [], [cursor ?? "0", keys.sessionPattern, String(limit)]);
+        const flat = Array.isArray(reply) ? reply : [];
+        next = flat[0] === "0" || typeof flat[0] !== "string" ? null : flat[0];
+        found = [];
+        for (let i = 1; i + 1 < flat.length; i += 2) found.push([String(flat[i]), flat[i + 1]]);
+      }
+      const sessions: UserSession[] = [];
+      for (const [key, value] of found) {
+        const handle = keys.handleOf(key);
+        // Cache entries of a tiered store (`<handle>.g<n>`) are not sessions of their own.
+        if (!handle || !isHandle(handle)) continue;
+        const record = decodeStored(value, handle);
+        if (record && record.expiresAt > now && record.absoluteExpiresAt > now) sessions.push({ handle, record });
+      }
+      return { sessions, next };
     },
 
     async health(): Promise<StoreHealth> {

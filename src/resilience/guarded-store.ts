@@ -38,7 +38,7 @@ export interface GuardedStore extends SessionStore {
 }
 
 const PROBE_HANDLE = "prob.0000000000000000000000000000000000000000000";
-const OPERATIONS = ["read", "write", "delete", "listUser", "revokeUser", "increment"] as const;
+const OPERATIONS = ["read", "write", "delete", "listUser", "revokeUser", "increment", "scan"] as const;
 
 function timeout<T>(promise: Promise<T>, ms: number, describe: () => string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -371,5 +371,7 @@ export function tieredStore(options: TieredStoreOptions): TieredStore {
       await Promise.all([rawCache.close?.(), rawDurable.close?.()]);
     },
   };
+  // The durable store holds every session (the cache only some): a scan walks it alone.
+  if (durable.scan) store.scan = (cursor, scanOptions) => durable.scan!(cursor, scanOptions);
   return store;
 }

@@ -37,6 +37,9 @@ import type { PostgresServer } from "./postgres-server.ts";
 import { command, LOOPBACK, sleep, startRedisProcess, uniqueKeyPrefix, waitFor, type RedisProcess } from "./redis-server.ts";
 import { startRedisCluster } from "./redis-cluster.ts";
 import { startSentinelGroup } from "./redis-sentinel.ts";
+import { figuresOf, judge, type Figures, type Op } from "../../cli/drill/figures.ts";
+
+export type { Figures, Op } from "../../cli/drill/figures.ts";
 
 export type Mode = "redis" | "tiered";
 
@@ -53,43 +56,6 @@ interface Visitor {
   cookie: string;
   /** Highest count a write acknowledged. */
   acked: number;
-}
-
-export interface Op {
-  kind: "read" | "write";
-  startedAt: number;
-  endedAt: number;
-  status: number;
-  outcome: "ok" | "failed" | "logout" | "stale";
-}
-
-export interface Figures {
-  /** Seconds from the fault to the end of the first successful write started after it. */
-  firstWriteS: number;
-  /** Seconds from the fault to the end of the last failed request (0 when none failed). */
-  lastFailureS: number;
-  reads: number;
-  readsFailedPct: number;
-  writes: number;
-  writesFailedPct: number;
-  /** Answers with status >= 500, the whole run. */
-  serverErrors: number;
-  /** 401 for a live session, the whole run. */
-  logouts: number;
-  /** Reads below an acknowledged count, and signed-out sessions read as signed in. */
-  staleReads: number;
-  /** Of which after the store was back (failover: new primary named; outage: Redis resumed). */
-  staleAfterRecovery: number;
-  /** Visitors whose session a new instance cannot read with its acknowledged count. */
-  sessionsLost: number;
-  /** Sign-outs and revocations acknowledged during the fault. */
-  signOutsAcknowledged: number;
-  /** Seconds from the fault until the sentinels named a new primary (failover) or the cache was resumed (outage). */
-  storeBackS: number;
-  /** Seconds from recovery until every instance used the cache again (tiered only; NaN otherwise). */
-  cacheBackS: number;
-  /** Seconds from the fault during which failures were counted (requests in flight at the fault included). */
-  windowS: number;
 }
 
 const KEYS = generateKey("drill");
@@ -138,7 +104,6 @@ function startLoad(instances: Instance[], visitors: Visitor[], workers: number) 
   const ops: Op[] = [];
   let running = true;
   const pick = () => instances[Math.floor(Math.random() * instances.length)]!;
-  const judge = (status: number): Op["outcome"] => (status >= 500 ? "failed" : status === 401 ? "logout" : status === 200 ? "ok" : "failed");
   const worker = async (w: number) => {
     for (let round = 0; running; round++) {
       for (let v = w; v < visitors.length && running; v += workers) {
@@ -192,39 +157,6 @@ async function signOutDuringFault(instances: Instance[], victims: Visitor[]): Pr
     results.push({ visitor, how, acknowledged: response.status < 300 });
   }
   return results;
-}
-
-function figuresOf(
-  ops: Op[],
-  faultAt: number,
-  recoveredAt: number,
-  until: number,
-  extra: Pick<Figures, "sessionsLost" | "signOutsAcknowledged" | "cacheBackS"> & { staleSignOuts: number },
-): Figures {
-  // Requests in flight when the fault hit count too: they are the likeliest to fail.
-  const inWindow = ops.filter((op) => op.endedAt >= faultAt && op.startedAt <= until);
-  const reads = inWindow.filter((op) => op.kind === "read");
-  const writes = inWindow.filter((op) => op.kind === "write");
-  const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
-  const firstWrite = writes.filter((op) => op.outcome === "ok" && op.startedAt >= faultAt).sort((a, b) => a.endedAt - b.endedAt)[0];
-  const failed = inWindow.filter((op) => op.outcome === "failed");
-  return {
-    firstWriteS: firstWrite ? (firstWrite.endedAt - faultAt) / 1000 : Number.POSITIVE_INFINITY,
-    lastFailureS: failed.length === 0 ? 0 : (Math.max(...failed.map((op) => op.endedAt)) - faultAt) / 1000,
-    reads: reads.length,
-    readsFailedPct: pct(reads.filter((op) => op.outcome === "failed").length, reads.length),
-    writes: writes.length,
-    writesFailedPct: pct(writes.filter((op) => op.outcome === "failed").length, writes.length),
-    serverErrors: ops.filter((op) => op.status >= 500).length,
-    logouts: ops.filter((op) => op.outcome === "logout").length,
-    staleReads: ops.filter((op) => op.outcome === "stale").length + extra.staleSignOuts,
-    staleAfterRecovery: ops.filter((op) => op.outcome === "stale" && op.startedAt >= recoveredAt).length + extra.staleSignOuts,
-    sessionsLost: extra.sessionsLost,
-    signOutsAcknowledged: extra.signOutsAcknowledged,
-    storeBackS: (recoveredAt - faultAt) / 1000,
-    cacheBackS: extra.cacheBackS,
-    windowS: (until - faultAt) / 1000,
-  };
 }
 
 /** A schema of its own for one scenario, so scenarios never share a table. */

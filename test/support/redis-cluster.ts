@@ -2,7 +2,7 @@
  * A throwaway Redis Cluster of three masters (no replicas by default; the drill asks for one
  * replica each, to fail over), made with `redis-cli --cluster create ... --cluster-yes`. Each node gets a free loopback port and a free
  * bus port of its own (`cluster-port`), so nothing depends on port+10000 being free; each is
- * stopped by its PID.
+ * stopped by its PID. `addClusterMaster` adds an empty master to it, as a new shard.
  *
  * Test harness only; not part of the package.
  */
@@ -16,7 +16,8 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-function run(file: string, args: string[]): Promise<{ code: number | null; output: string }> {
+/** Runs a program (redis-cli) to its end: its exit code and everything it printed. */
+export function run(file: string, args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -36,6 +37,43 @@ export interface ClusterOptions {
   nodeTimeoutMs?: number;
 }
 
+/** A cluster-enabled node on a free port with a bus port of its own, not yet part of any cluster. */
+async function startClusterNode(nodeTimeoutMs: number): Promise<RedisProcess> {
+  const bus = await freePort();
+  return startRedisProcess({
+    args: () => [
+      "--cluster-enabled", "yes",
+      "--cluster-config-file", "nodes.conf",
+      "--cluster-port", String(bus),
+      "--cluster-node-timeout", String(nodeTimeoutMs),
+      // One node down must not stop the others answering for their own slots in tests.
+      "--cluster-require-full-coverage", "no",
+    ],
+  });
+}
+
+/**
+ * Adds an empty master to a running cluster (`redis-cli --cluster add-node`), as an operator
+ * adds a shard; it owns no slot until a reshard or rebalance moves some to it. Stopped with the
+ * cluster.
+ */
+export async function addClusterMaster(cluster: RedisCluster, nodeTimeoutMs = 5000): Promise<RedisProcess> {
+  const node = await startClusterNode(nodeTimeoutMs);
+  cluster.nodes.push(node);
+  const added = await run("redis-cli", ["--cluster", "add-node", `${LOOPBACK}:${node.port}`, `${LOOPBACK}:${cluster.nodes[0]!.port}`]);
+  if (added.code !== 0) throw new Error(`cloakroom tests: redis-cli --cluster add-node failed:\n${added.output}`);
+  const count = cluster.nodes.length;
+  // Known to every node, and the cluster ok on every node: a new node that has not yet seen the
+  // slot map answers a MIGRATE into it with CLUSTERDOWN, and a reshard would stop half-way.
+  for (const each of cluster.nodes) {
+    await waitFor(`cluster node ${each.port} to know ${count} nodes, cluster ok`, async () => {
+      const info = String(await command(each.port, ["CLUSTER", "INFO"]));
+      return new RegExp(`cluster_known_nodes:${count}\\b`).test(info) && /cluster_state:ok/.test(info);
+    });
+  }
+  return node;
+}
+
 export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisCluster> {
   const replicas = options.replicas ?? 0;
   const count = (options.masters ?? 3) * (1 + replicas);
@@ -44,21 +82,7 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
     await Promise.all(nodes.map((node) => node.stop()));
   };
   try {
-    for (let i = 0; i < count; i++) {
-      const bus = await freePort();
-      nodes.push(
-        await startRedisProcess({
-          args: () => [
-            "--cluster-enabled", "yes",
-            "--cluster-config-file", "nodes.conf",
-            "--cluster-port", String(bus),
-            "--cluster-node-timeout", String(options.nodeTimeoutMs ?? 5000),
-            // One node down must not stop the others answering for their own slots in tests.
-            "--cluster-require-full-coverage", "no",
-          ],
-        }),
-      );
-    }
+    for (let i = 0; i < count; i++) nodes.push(await startClusterNode(options.nodeTimeoutMs ?? 5000));
     const created = await run("redis-cli", [
       "--cluster", "create", ...nodes.map((node) => `${LOOPBACK}:${node.port}`), "--cluster-replicas", String(replicas), "--cluster-yes",
     ]);
