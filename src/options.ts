@@ -8,6 +8,7 @@
 import { configError } from "./errors.ts";
 import type { EventListener } from "./events.ts";
 import type { KeysInput } from "./keyring.ts";
+import { resolveRenew, type RenewOptions, type ResolvedRenew } from "./renew-options.ts";
 import type { SessionStore } from "./store.ts";
 
 export interface CookieOptions {
@@ -75,6 +76,12 @@ export interface SessionsOptions {
   cookieCache?: CookieCacheOptions | boolean;
   /** Compare-and-set retries before commit gives up with ERR_SESSION_CONFLICT. @default 10 */
   conflictRetries?: number;
+  /**
+   * Rotating ids with reuse detection (off by default): an active session gets a fresh id at
+   * most every `renew.every` seconds, and a retired ticket presented after the grace raises
+   * `ticket-reused` (see README, "Stolen cookies"). Needs a store that keeps retired ids.
+   */
+  renew?: RenewOptions;
   /** Receives typed life-cycle events; a throwing listener is ignored. */
   onEvent?: EventListener;
   /** Epoch ms; for tests. @default Date.now */
@@ -94,13 +101,14 @@ export interface ResolvedOptions {
   cookieCacheMs: number;
   cookieCacheInclude: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined;
   conflictRetries: number;
+  renew: ResolvedRenew | undefined;
   onEvent: EventListener | undefined;
   clock: () => number;
 }
 
 const KNOWN = new Set([
   "store", "keys", "idleTimeout", "absoluteTimeout", "touchInterval", "cookie",
-  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "onEvent", "clock",
+  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "renew", "onEvent", "clock",
 ]);
 const KNOWN_COOKIE = new Set([
   "name", "secure", "httpOnly", "sameSite", "path", "domain", "persistent", "partitioned",
@@ -234,6 +242,7 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     cookieCacheMs: cookieCache.ms,
     cookieCacheInclude: cookieCache.include,
     conflictRetries: integer(options.conflictRetries, "conflictRetries", 10, 0),
+    renew: resolveRenew(options.renew, store),
     onEvent: options.onEvent,
     clock: options.clock ?? Date.now,
   };

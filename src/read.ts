@@ -10,6 +10,7 @@ import { cookieHeaderOf, findTicket, type CookieSource } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
 import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
+import { readRetired } from "./renewal.ts";
 import { Session } from "./session.ts";
 import { handleOf } from "./session-id.ts";
 import { openTicket } from "./ticket.ts";
@@ -63,6 +64,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       expiresAt,
       kid: opened.key.id,
       validUntil: Math.min(expiresAt, opened.key.notAfter),
+      ...(opened.claims.issuedAt !== undefined && { issuedAt: opened.claims.issuedAt }),
       ...(opened.claims.snapshot && { snapshot: opened.claims.snapshot }),
     };
     cache.set(ticket, entry);
@@ -99,6 +101,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
         absoluteMs: snapshot.absoluteExpiresAt - snapshot.createdAt,
         fromSnapshot: snapshot.complete ? "complete" : "partial",
         snapshotUntil: snapshot.validUntil,
+        issuedAt: entry.issuedAt,
       }),
     );
   }
@@ -114,6 +117,8 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
     cache.delete(ticket);
     return anonymous(ctx, true, "expired", handle);
   }
+  // An id that renew or regenerate retired (store rule 9): in flight, or reuse.
+  if (record.successor !== undefined) return readRetired<Data>(ctx, ticket, entry, record, now);
   if (result.touched) emit?.({ type: "touched", handle });
   emit?.({ type: "read", outcome: "session" });
 
@@ -131,6 +136,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       idleMs: record.idleTimeout,
       absoluteMs: record.absoluteExpiresAt - record.createdAt,
       snapshotStale: config.cookieCacheMs > 0,
+      issuedAt: entry.issuedAt,
     }),
   );
 }

@@ -56,7 +56,14 @@ export interface SessionState {
   snapshotUntil: number | undefined;
   /** Read from the store while the cookie cache is on: the next ticket carries a fresh snapshot. */
   snapshotStale: boolean;
+  /** When the session id was issued, epoch ms, if the ticket said (renewal.ts). */
+  issuedAt?: number;
+  /** The device binding this request showed (dbsc/), when device-bound sessions are on. */
+  binding?: Binding;
 }
+
+/** What a request shows of a device-bound session (DBSC); see `Session.binding`. */
+export type Binding = "bound" | "unbound" | "expired";
 
 let stateOfSession: (session: Session<object>) => SessionState;
 

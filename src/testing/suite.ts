@@ -28,7 +28,7 @@ export interface ConformanceTarget<S extends SessionStore = SessionStore> {
   /**
    * The optional capabilities of src/store.ts rule 6 that the store implements; each is
    * tested. One set to false is not tested beyond checking that the store indeed lacks it.
-   * @default { userIndex: true, counters: true, health: true }
+   * @default { userIndex: true, counters: true, health: true, retiredIds: true }
    */
   capabilities?: Partial<Capabilities>;
 }
@@ -40,6 +40,8 @@ export interface Capabilities {
   counters: boolean;
   /** `health`. */
   health: boolean;
+  /** `retiredIds: true`: retired markers kept by rule 9 (what the `renew` option needs). */
+  retiredIds: boolean;
 }
 
 export interface Suite<S extends SessionStore> {
