@@ -273,6 +273,26 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#state.degraded;
   }
 
+  /**
+   * Device-bound sessions (the `deviceBound` option): "bound" when the request carried a valid
+   * bound cookie of this session's registered device, "expired" when it carried one past its
+   * end, "unbound" otherwise. What that means is the application's call: browsers without DBSC
+   * are always "unbound" (with `deviceRegistered` false) and must keep working; a session that
+   * registered a device but arrives "unbound" is what a copied cookie jar looks like.
+   *
+   * @example
+   * // A strict route: a session bound to a device is accepted only from that device.
+   * if (session.deviceRegistered && session.binding !== "bound") return c.text("sign in again", 401);
+   */
+  get binding(): Binding {
+    return this.#state.binding ?? "unbound";
+  }
+
+  /** True when a DBSC browser registered a device key for this session (see `binding`). */
+  get deviceRegistered(): boolean {
+    return this.#state.record?.device !== undefined && this.#state.record.successor === undefined;
+  }
+
   /** True when this read was served from the ticket's snapshot (cookie cache), with no store call. */
   get fromCookieCache(): boolean {
     return this.#state.fromSnapshot !== false;

@@ -82,7 +82,17 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const unavailable = options.onUnavailable ?? unavailableResponse;
   const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
 
+  const dbsc = sessions.deviceBound;
   return async (c, next) => {
+    // Device-bound sessions: the registration and refresh endpoints are served here.
+    if (dbsc?.matches(c.req.raw)) {
+      try {
+        return await dbsc.handle(c.req.raw);
+      } catch (error) {
+        if (isUnavailable(error)) return unavailable(c, error);
+        throw error;
+      }
+    }
     let session: Session<Data>;
     try {
       session = await sessions.read(c.req.raw, readOptions);
@@ -106,6 +116,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       c.header("set-cookie", setCookie, { append: true });
       // A shared cache must never replay a response that hands out a session.
       c.header("cache-control", "no-store");
+      const registration = await dbsc?.registrationHeader(session);
+      if (registration) c.header("secure-session-registration", registration);
     }
   };
 }

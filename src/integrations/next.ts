@@ -35,6 +35,7 @@
 import { parseSetCookie } from "cookie";
 import type { CookieSource } from "../cookie.ts";
 import { SessionError } from "../errors.ts";
+import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { ReadOptions, Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
 
@@ -189,8 +190,45 @@ export async function commitSession<Data extends object>(
 ): Promise<string | null> {
   checkSessions(sessions, "commitSession");
   // Checked before the commit: a store write whose cookie has nowhere to go would be lost.
-  const jar = cookiesOf(await target);
+  const resolved = await target;
+  const jar = cookiesOf(resolved);
   const setCookie = await sessions.commit(session);
-  if (setCookie) applySetCookie(jar, setCookie);
+  if (setCookie) {
+    applySetCookie(jar, setCookie);
+    // Device-bound sessions: a sign-in answered by a NextResponse (proxy.ts, a Route Handler)
+    // offers DBSC browsers to register. `cookies()` has no way to set a header.
+    const headers = (resolved as { headers?: unknown }).headers;
+    const registration = sessions.deviceBound && hasMethod(headers, "set") ? await sessions.deviceBound.registrationHeader(session) : null;
+    if (registration) (headers as Headers).set("secure-session-registration", registration);
+  }
   return setCookie;
+}
+
+/**
+ * The DBSC registration and refresh endpoints (the `deviceBound` option) as a Route Handler.
+ * Put it where `deviceBound.registrationPath` and `refreshPath` point, for example
+ * `app/dbsc/[step]/route.ts` for the defaults `/dbsc/register` and `/dbsc/refresh`. A store
+ * fault answers 503.
+ *
+ * @example
+ * // app/dbsc/[step]/route.ts
+ * import { deviceBoundHandler } from "cloakroom/next";
+ * import { sessions } from "@/lib/sessions";
+ * export const POST = deviceBoundHandler(sessions);
+ */
+export function deviceBoundHandler(sessions: Sessions<any>): (request: Request) => Promise<Response> {
+  checkSessions(sessions, "deviceBoundHandler");
+  const dbsc = sessions.deviceBound;
+  if (!dbsc) {
+    throw new SessionError("ERR_SESSION_CONFIG", "deviceBoundHandler needs a manager created with the deviceBound option (createSessions({ ..., deviceBound: {} })).");
+  }
+  return async (request) => {
+    if (!dbsc.matches(request)) return new Response(null, { status: 404 });
+    try {
+      return await dbsc.handle(request);
+    } catch (error) {
+      if (isUnavailable(error)) return unavailableResponse();
+      throw error;
+    }
+  };
 }
