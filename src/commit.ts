@@ -174,10 +174,12 @@ async function seal(ctx: Context, state: SessionState, now: number, snapshotUnti
   const record = state.record!;
   const key = ctx.activeKey(now);
   const previousKid = state.kid;
+  // When the id was issued rides in the ticket only for `renew`, the one reader of it.
+  const issuedAt = ctx.config.renew ? state.issuedAt : undefined;
   const claims: TicketClaims = {
     sid: state.sid!,
     exp: Math.ceil(record.absoluteExpiresAt / 1000),
-    ...(state.issuedAt !== undefined && { issuedAt: state.issuedAt }),
+    ...(issuedAt !== undefined && { issuedAt }),
   };
   let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now, snapshotUntil) : undefined;
   let ticket = await sealTicket(snapshot ? { ...claims, snapshot } : claims, key);
@@ -197,7 +199,7 @@ async function seal(ctx: Context, state: SessionState, now: number, snapshotUnti
     expiresAt: record.absoluteExpiresAt,
     kid: key.id,
     validUntil: Math.min(record.absoluteExpiresAt, key.notAfter),
-    ...(state.issuedAt !== undefined && { issuedAt: state.issuedAt }),
+    ...(issuedAt !== undefined && { issuedAt }),
     ...(snapshot && { snapshot }),
   });
   Object.assign(state, { ticket, kid: key.id, hadCookie: true, snapshotStale: false });

@@ -87,13 +87,15 @@ function checkSessions(sessions: unknown, name: string): void {
 const hasMethod = (value: unknown, method: string): boolean =>
   typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[method] === "function";
 
-/** The `Cookie` header the core reads, built from a cookie store's one cookie that matters. */
-function sourceOf(source: unknown, cookieName: string): CookieSource {
+/** The `Cookie` header the core reads, built from a cookie store's cookies that matter (the session's, and the bound one). */
+function sourceOf(source: unknown, cookieName: string, boundName?: string): CookieSource {
   if (hasMethod((source as { headers?: unknown } | null)?.headers, "get")) return source as Request;
   if (hasMethod(source, "get")) {
-    const cookie: unknown = (source as { get(name: string): unknown }).get(cookieName);
+    const valueOf = (name: string): unknown => (source as { get(name: string): unknown }).get(name);
+    const cookie = valueOf(cookieName);
     if (typeof cookie === "object" && cookie !== null && typeof (cookie as { value?: unknown }).value === "string") {
-      return `${cookieName}=${(cookie as { value: string }).value}`;
+      const bound = boundName === undefined ? undefined : (valueOf(boundName) as { value?: unknown } | undefined)?.value;
+      return `${cookieName}=${(cookie as { value: string }).value}${typeof bound === "string" ? `; ${boundName}=${bound}` : ""}`;
     }
     // Headers (its get returns a string or null): the core reads its Cookie header.
     if (typeof cookie === "string" || cookie === null) return source as Headers;
@@ -130,7 +132,7 @@ export async function readSession<Data extends object>(
   options?: ReadOptions,
 ): Promise<Session<Data>> {
   checkSessions(sessions, "readSession");
-  return sessions.read(sourceOf(await source, sessions.cookieName), options);
+  return sessions.read(sourceOf(await source, sessions.cookieName, sessions.deviceBound?.cookieName), options);
 }
 
 function cookiesOf(target: unknown): NextCookies {

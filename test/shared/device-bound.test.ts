@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { withSession, type SessionEvent, type SessionsOptions } from "../../src/index.ts";
 import { sessionMiddleware, type SessionEnv } from "../../src/integrations/hono.ts";
-import { deviceBoundHandler } from "../../src/integrations/next.ts";
+import { commitSession, deviceBoundHandler, readSession, type NextCookies } from "../../src/integrations/next.ts";
 import { Browser, newDeviceKey, param, proof } from "./dbsc-client.ts";
 import { setup } from "./helpers.ts";
 
@@ -172,6 +172,20 @@ describe("device-bound sessions (DBSC) at protocol level", () => {
     );
     expect(answer.status).toBe(200);
     expect(() => deviceBoundHandler(setup().sessions)).toThrow(/deviceBound option/);
+
+    // Next's readSession from a cookies() store sees the bound cookie too; commitSession on a
+    // NextResponse-shaped target adds the registration header to a sign-in.
+    const jar = (values: Map<string, string>): NextCookies => ({
+      get: (name) => (values.has(name) ? { value: values.get(name)! } : undefined),
+      set: (name, value) => values.set(name, value),
+      delete: ({ name }) => values.delete(name),
+    });
+    expect((await readSession(env.sessions, jar(new Map(viaHono.jar)))).binding).toBe("bound");
+    const response = { cookies: jar(new Map()), headers: new Headers() };
+    const signingIn = await readSession(env.sessions, response.cookies);
+    signingIn.userId = "cy";
+    await commitSession(env.sessions, signingIn, response);
+    expect(response.headers.get("secure-session-registration")).toMatch(/^\(ES256 RS256\);path="\/dbsc\/register";challenge=/);
   });
 
   it("refuses deviceBound with the cookie cache, and unknown options", () => {
