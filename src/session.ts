@@ -60,6 +60,8 @@ export interface SessionState {
   issuedAt?: number;
   /** The device binding this request showed (dbsc/), when device-bound sessions are on. */
   binding?: Binding;
+  /** Whether the session counts as bound to a device (dbsc/binding.ts), when they are on. */
+  deviceRegistered?: boolean;
 }
 
 /** What a request shows of a device-bound session (DBSC); see `Session.binding`. */
@@ -288,9 +290,13 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#state.binding ?? "unbound";
   }
 
-  /** True when a DBSC browser registered a device key for this session (see `binding`). */
+  /**
+   * True when a DBSC browser registered a device key for this session (see `binding`), from a
+   * few seconds after the registration on: requests the browser sent before it had its first
+   * bound cookie are not to be refused.
+   */
   get deviceRegistered(): boolean {
-    return this.#state.record?.device !== undefined && this.#state.record.successor === undefined;
+    return this.#state.deviceRegistered ?? false;
   }
 
   /** True when this read was served from the ticket's snapshot (cookie cache), with no store call. */

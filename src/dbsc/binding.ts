@@ -18,6 +18,13 @@ import type { ResolvedDeviceBound } from "./options.ts";
 import { openToken, type OpenedToken } from "./tokens.ts";
 
 const MAX_REMEMBERED = 10_000;
+/**
+ * How long after a registration the session does not count as device-registered yet. The key is
+ * stored before the browser has the registration's answer, and its own requests sent meanwhile
+ * (a page asking who is signed in right after the sign-in) carry no bound cookie: a strict
+ * policy must not refuse those. A copy taken in that window carries the fresh bound cookie anyway.
+ */
+export const SETTLE_MS = 5_000;
 const verbatim = (value: string): string => value;
 
 export function createBinding(ctx: Context, options: ResolvedDeviceBound) {
@@ -33,17 +40,22 @@ export function createBinding(ctx: Context, options: ResolvedDeviceBound) {
     return fresh;
   }
 
-  return async function bindingOf(state: SessionState, source: CookieSource): Promise<Binding> {
-    const device = deviceOf(state.record?.device);
-    if (!device) return "unbound";
+  async function bound(deviceId: string, source: CookieSource): Promise<Binding> {
     const header = cookieHeaderOf(source);
     const token = header ? parseCookie(header, { decode: verbatim })[options.cookieName] : undefined;
     if (!token) return "unbound";
     const now = ctx.config.clock();
-    const bound = await opened(token, now);
-    if (!bound || bound.subject !== device.id) return "unbound";
-    if (bound.expiresAt > now) return "bound";
+    const found = await opened(token, now);
+    if (!found || found.subject !== deviceId) return "unbound";
+    if (found.expiresAt > now) return "bound";
     remembered.delete(token);
     return "expired";
+  }
+
+  return async function bindingOf(state: SessionState, source: CookieSource): Promise<{ binding: Binding; registered: boolean }> {
+    const device = deviceOf(state.record?.device);
+    if (!device || state.record?.successor !== undefined) return { binding: "unbound", registered: false };
+    const registered = ctx.config.clock() - device.at >= SETTLE_MS;
+    return { binding: await bound(device.id, source), registered };
   };
 }

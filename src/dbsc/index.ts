@@ -75,7 +75,9 @@ export function createDeviceBound(ctx: Context, options: ResolvedDeviceBound) {
   /** Puts what the request shows of the binding on a session just read. */
   async function attach<S extends Session<object>>(session: S, source: CookieSource): Promise<S> {
     const state = sessionState(session);
-    state.binding = await bindingOf(state, source);
+    const { binding, registered } = await bindingOf(state, source);
+    state.binding = binding;
+    state.deviceRegistered = registered;
     return session;
   }
 
