@@ -45,6 +45,17 @@ export const systemPackages: SystemPackage[] = [
     why: "the browser tests (test/browser) drive Debian's /usr/bin/chromium through playwright-core",
   },
   {
+    name: "libnss3-tools",
+    present: () => onPath("certutil"),
+    why: "the DBSC browser test (test/browser/dbsc.test.ts) trusts its throwaway CA in an NSS database with certutil",
+  },
+  {
+    // Not in every minimal image (Debian's base has libssl but not the openssl command).
+    name: "openssl",
+    present: () => onPath("openssl"),
+    why: "the DBSC browser test makes a throwaway CA and a localhost certificate with openssl",
+  },
+  {
     name: "redis-server",
     present: () => onPath("redis-server") && onPath("redis-cli"),
     why: "the Redis adapter tests start standalone, Sentinel and Cluster servers of their own",

@@ -9,6 +9,7 @@ import type { Context } from "./context.ts";
 import { clearingCookie, ticketCookie } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
 import { isSessionRecord } from "./record.ts";
+import { followRetired, renewIfDue, retiredMarker } from "./renewal.ts";
 import { FLASH_KEY, replay, sessionState, type Session, type SessionState } from "./session.ts";
 import { handleOf, newSessionId, tagOf, userTag } from "./session-id.ts";
 import type { SessionRecord } from "./store.ts";
@@ -27,6 +28,7 @@ function nextRecord(state: SessionState, base: SessionRecord, now: number): Sess
     expiresAt: Math.min(now + state.idleMs, absoluteExpiresAt),
     absoluteExpiresAt,
     idleTimeout: state.idleMs,
+    ...(base.device !== undefined && { device: base.device }),
   };
 }
 
@@ -41,10 +43,11 @@ async function compareAndSet(
   make: (base: SessionRecord) => SessionRecord,
 ): Promise<SessionRecord | null> {
   const { store, config } = ctx;
-  const handle = state.handle!;
   let base = state.record!;
   for (let attempt = 0; ; attempt++) {
     const next = make(base);
+    // Read each time: a re-read that finds a retired id moves the session to its successor.
+    const handle = state.handle!;
     if (await ctx.storeCall("write", () => store.write(handle, next, base.version))) return next;
     if (attempt >= config.conflictRetries) {
       throw new SessionError(
@@ -55,7 +58,7 @@ async function compareAndSet(
     ctx.emit?.({ type: "conflict-retried", handle, attempt: attempt + 1 });
     // Full jitter spreads out writers that collided, so the next round mostly does not.
     await wait(Math.random() * Math.min(250, 4 * 2 ** attempt));
-    const fresh = await ctx.storeCall("read", () => store.read(handle));
+    const fresh = await followRetired(ctx, state, await ctx.storeCall("read", () => store.read(handle)));
     if (!fresh || !isSessionRecord(fresh.record)) return null;
     base = fresh.record;
     replay(state, base);
@@ -75,26 +78,35 @@ async function compareAndSet(
 async function renew(ctx: Context, state: SessionState, now: number): Promise<boolean> {
   const { store, emit } = ctx;
   const previous = state.record ? state.handle : undefined;
+  // With renew on, the old id stays behind as a marker naming the new one (store rule 10, for
+  // reuse detection), so the new id is drawn first.
+  const marks = previous !== undefined && ctx.config.renew !== undefined;
+  let drawn = state.nextId ? await state.nextId : undefined;
+  state.nextId = undefined;
+  state.nextHandle = undefined;
+  if (marks && !fitsUser(drawn, state.userId)) drawn = await drawId(state.userId);
   let lifetime: { createdAt: number; absoluteExpiresAt: number } | undefined;
+  let device: string | undefined;
   if (previous) {
     // Retired: expiresAt now, so it reads as gone at once and counts as version 0 after.
-    const retired = await compareAndSet(ctx, state, (base) => ({ ...base, version: base.version + 1, lastSeenAt: now, expiresAt: now }));
+    const retired = await compareAndSet(ctx, state, (base) => {
+      device = base.device;
+      return marks ? retiredMarker(base, drawn!.handle, now, "regenerate") : { ...base, version: base.version + 1, lastSeenAt: now, expiresAt: now };
+    });
     if (!retired) return false;
     if (retired.userId === state.userId) {
       lifetime = {
         createdAt: retired.createdAt,
         absoluteExpiresAt: state.absoluteChanged ? retired.createdAt + state.absoluteMs : retired.absoluteExpiresAt,
       };
+    } else {
+      // Another user on this device: the device binding belonged to the one before.
+      device = undefined;
     }
   }
 
-  const drawn = state.nextId ? await state.nextId : undefined;
-  state.nextId = undefined;
-  state.nextHandle = undefined;
   // The id carries the user's tag; one drawn before userId changed is drawn again.
-  const tagFits = drawn && (state.userId === null || tagOf(drawn.sid) === userTag(state.userId));
-  const sid = tagFits ? drawn.sid : newSessionId(state.userId);
-  const handle = tagFits ? drawn.handle : await handleOf(sid);
+  const { sid, handle } = fitsUser(drawn, state.userId) ? drawn : await drawId(state.userId);
   const createdAt = lifetime?.createdAt ?? now;
   const absoluteExpiresAt = lifetime?.absoluteExpiresAt ?? now + state.absoluteMs;
   const record: SessionRecord = {
@@ -106,6 +118,7 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
     expiresAt: Math.min(now + state.idleMs, absoluteExpiresAt),
     absoluteExpiresAt,
     idleTimeout: state.idleMs,
+    ...(device !== undefined && { device }),
   };
   if (!(await ctx.storeCall("write", () => store.write(handle, record, 0)))) {
     throw new SessionError(
@@ -115,14 +128,26 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
   }
   if (previous) {
     // The retired record is dead already; removing it is housekeeping and may fail harmlessly.
-    await ctx.storeCall("delete", () => store.delete(previous)).catch(() => {});
+    // (A marker stays: it is what tells a reused ticket.)
+    if (!marks) await ctx.storeCall("delete", () => store.delete(previous)).catch(() => {});
     if (state.ticket) ctx.cache.delete(state.ticket);
     emit?.({ type: "regenerated", handle, previous });
   } else {
     emit?.({ type: "created", handle });
   }
-  Object.assign(state, { sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId });
+  Object.assign(state, { sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId, issuedAt: now });
   return true;
+}
+
+type DrawnId = { sid: string; handle: string };
+
+function fitsUser(drawn: DrawnId | undefined, userId: string | null): drawn is DrawnId {
+  return drawn !== undefined && (userId === null || tagOf(drawn.sid) === userTag(userId));
+}
+
+async function drawId(userId: string | null): Promise<DrawnId> {
+  const sid = newSessionId(userId);
+  return { sid, handle: await handleOf(sid) };
 }
 
 /**
@@ -155,7 +180,13 @@ async function seal(ctx: Context, state: SessionState, now: number, carried?: { 
   const record = state.record!;
   const key = ctx.activeKey(now);
   const previousKid = state.kid;
-  const claims: TicketClaims = { sid: state.sid!, exp: Math.ceil(record.absoluteExpiresAt / 1000) };
+  // When the id was issued rides in the ticket only for `renew`, the one reader of it.
+  const issuedAt = ctx.config.renew ? state.issuedAt : undefined;
+  const claims: TicketClaims = {
+    sid: state.sid!,
+    exp: Math.ceil(record.absoluteExpiresAt / 1000),
+    ...(issuedAt !== undefined && { issuedAt }),
+  };
   let snapshot = ctx.config.cookieCacheMs > 0 ? snapshotOf(ctx, record, now, carried) : undefined;
   let ticket = await sealTicket(snapshot ? { ...claims, snapshot } : claims, key);
   if (snapshot && ctx.config.cookie.name.length + 1 + ticket.length > ctx.config.maxCookieBytes) {
@@ -174,6 +205,7 @@ async function seal(ctx: Context, state: SessionState, now: number, carried?: { 
     expiresAt: record.absoluteExpiresAt,
     kid: key.id,
     validUntil: Math.min(record.absoluteExpiresAt, key.notAfter),
+    ...(issuedAt !== undefined && { issuedAt }),
     ...(snapshot && { snapshot }),
   });
   Object.assign(state, { ticket, kid: key.id, hadCookie: true, snapshotStale: false });
@@ -255,13 +287,15 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   }
   state.ops = [];
   state.absoluteChanged = false;
+  // A record from a cookie-cache snapshot may be partial: renewal waits for a store read.
+  if (state.record !== fromSnapshot) await renewIfDue(ctx, state, now);
 
   const record = state.record;
   if (!record) {
     // A ticket that can never open again (expired, or its key retired) is cleared. A record
     // the store did not find is not: a replica that lags or a store that fails over can
     // answer "not found" for a moment, and clearing would make that moment a logout.
-    const dead = state.hadCookie && (state.invalidReason === "expired" || state.invalidReason === "key-retired");
+    const dead = state.hadCookie && (state.invalidReason === "expired" || state.invalidReason === "key-retired" || state.invalidReason === "reused");
     state.hadCookie = false;
     return dead ? clearingCookie(config.cookie) : null;
   }
@@ -272,5 +306,8 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
     state.ticket === undefined || state.kid !== ctx.activeKey(now).id || record.absoluteExpiresAt !== absoluteBefore || snapshotDue;
   // The cap holds while the record is still the snapshot's: nothing written, nothing read.
   if (record !== fromSnapshot) state.snapshotWindow = undefined;
+  // A request that followed a retired id to its successor does not know the successor's id
+  // (renewal.ts): the response that renewed it carries the ticket.
+  if (state.sid === undefined) return null;
   return needsTicket ? seal(ctx, state, now, state.snapshotWindow) : null;
 }

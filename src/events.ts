@@ -22,7 +22,12 @@ export type InvalidReason =
   /** A valid ticket whose record is gone: signed out, revoked, or expired in the store. */
   | "not-found"
   /** The store returned a record that is not what cloakroom writes. */
-  | "corrupt";
+  | "corrupt"
+  /**
+   * The ticket's id was retired (by `renew` or `regenerate`) and it came back after the grace:
+   * two parties hold a copy of the cookie. A `ticket-reused` event says which session replaced it.
+   */
+  | "reused";
 
 /** How a read ended: with a session, without a cookie, with a bad one, or with the store down. */
 export type ReadOutcome = "session" | "anonymous" | "invalid" | "unavailable";
@@ -36,6 +41,18 @@ export type SessionEvent =
   | { type: "opened"; kid: string }
   | { type: "regenerated"; handle: string; previous: string }
   | { type: "destroyed"; handle: string }
+  /** `renew`: the session got a new id; `previous` is now a retired marker pointing at `handle`. */
+  | { type: "renewed"; handle: string; previous: string }
+  /**
+   * A retired ticket came back after the grace (see InvalidReason "reused"). `handle` is the
+   * retired id's handle, `successor` the last session the chain of renewals leads to, `live`
+   * whether it is still a session, `revoked` whether it was ended for this (`onReuse: "revoke"`).
+   */
+  | { type: "ticket-reused"; handle: string; successor: string; live: boolean; userId: string | null; revoked: boolean }
+  /** Device-bound sessions (DBSC): a browser registered a key, or proved it and got a fresh bound cookie. */
+  | { type: "device-bound"; step: "registered" | "refreshed"; handle: string }
+  /** Device-bound sessions (DBSC): a registration or refresh proof was refused, and why. */
+  | { type: "device-refused"; step: "registration" | "refresh"; reason: string; handle?: string }
   | { type: "revoked"; userId: string; count: number }
   | { type: "conflict-retried"; handle: string; attempt: number }
   | { type: "store-error"; store: string; operation: string; error: unknown }

@@ -27,7 +27,15 @@ export interface RingKey {
   /** Epoch ms, or `Infinity` when the key has no end. */
   readonly notAfter: number;
   readonly ticketKey: Promise<CryptoKey>;
+  /**
+   * An HMAC-SHA-256 key for one more purpose (device-bound sessions' challenges and bound
+   * cookies), derived with its own HKDF label on first use and kept: a key never serves two.
+   */
+  hmacKey(purpose: HmacPurpose): Promise<CryptoKey>;
 }
+
+/** What the keyring derives HMAC keys for, beside tickets. */
+export type HmacPurpose = "dbsc-challenge" | "dbsc-cookie";
 
 const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -126,6 +134,17 @@ async function deriveTicketKey(secret: Uint8Array): Promise<CryptoKey> {
   );
 }
 
+async function deriveHmacKey(secret: Uint8Array, purpose: HmacPurpose): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey("raw", secret as BufferSource, "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: new TextEncoder().encode(`cloakroom/v1/${purpose} HS256`) },
+    base,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign", "verify"],
+  );
+}
+
 export class Keyring {
   readonly keys: readonly RingKey[];
   readonly #byId: Map<string, RingKey>;
@@ -153,11 +172,18 @@ export class Keyring {
           `${label} appears twice; key ids must be unique and never reused.`,
         );
       }
-      const ticketKey = deriveTicketKey(decodeSecret(key.secret, label));
+      const secret = decodeSecret(key.secret, label);
+      const ticketKey = deriveTicketKey(secret);
       // Derivation of valid bytes does not fail; if a runtime lacks HKDF, the error surfaces
       // on first use instead of as an unhandled rejection at start-up.
       ticketKey.catch(() => {});
-      const ringKey: RingKey = { id: key.id, notAfter: toEpoch(key.notAfter, label), ticketKey };
+      const hmacKeys = new Map<HmacPurpose, Promise<CryptoKey>>();
+      const hmacKey = (purpose: HmacPurpose) => {
+        let derived = hmacKeys.get(purpose);
+        if (!derived) hmacKeys.set(purpose, (derived = deriveHmacKey(secret, purpose)));
+        return derived;
+      };
+      const ringKey: RingKey = { id: key.id, notAfter: toEpoch(key.notAfter, label), ticketKey, hmacKey };
       this.#byId.set(key.id, ringKey);
       return ringKey;
     });

@@ -9,6 +9,7 @@
 import { commitSession } from "./commit.ts";
 import { createContext } from "./context.ts";
 import type { CookieSource } from "./cookie.ts";
+import { createDeviceBound, type DeviceBound } from "./dbsc/index.ts";
 import { probeHealth, type HealthReport } from "./health.ts";
 import type { SessionsOptions } from "./options.ts";
 import { readSession, type ReadOptions } from "./read.ts";
@@ -16,7 +17,7 @@ import type { Session } from "./session.ts";
 import type { SessionStore } from "./store.ts";
 import { listUser, revokeSession, revokeUser, type SessionInfo } from "./user-sessions.ts";
 
-export type { HealthReport, SessionInfo, ReadOptions };
+export type { HealthReport, SessionInfo, ReadOptions, DeviceBound };
 
 export interface Sessions<Data extends object = Record<string, unknown>> {
   /**
@@ -41,6 +42,8 @@ export interface Sessions<Data extends object = Record<string, unknown>> {
   health(): Promise<HealthReport>;
   /** Name of the session cookie. */
   readonly cookieName: string;
+  /** Device-bound sessions (DBSC): the endpoints and the registration header; undefined when `deviceBound` is off. */
+  readonly deviceBound: DeviceBound | undefined;
   readonly store: SessionStore;
 }
 
@@ -63,14 +66,19 @@ export function createSessions<Data extends object = Record<string, unknown>>(
   options: SessionsOptions,
 ): Sessions<Data> {
   const ctx = createContext(options);
+  const dbsc = ctx.config.deviceBound ? createDeviceBound(ctx, ctx.config.deviceBound) : undefined;
   return {
-    read: (source, options) => readSession<Data>(ctx, source, options),
+    // With device-bound sessions on, the read also says what the request shows of the binding.
+    read: dbsc
+      ? (source, options) => readSession<Data>(ctx, source, options).then((session) => dbsc.attach(session, source))
+      : (source, options) => readSession<Data>(ctx, source, options),
     commit: (session) => commitSession(ctx, session),
     listUser: (userId, options = {}) => listUser(ctx, userId, options.current),
     revokeUser: (userId, options = {}) => revokeUser(ctx, userId, options.except),
     revokeSession: (userId, handle) => revokeSession(ctx, userId, handle),
     health: () => probeHealth(ctx),
     cookieName: ctx.config.cookie.name,
+    deviceBound: dbsc?.api,
     store: ctx.store,
   };
 }

@@ -8,6 +8,8 @@
 import { configError } from "./errors.ts";
 import type { EventListener } from "./events.ts";
 import type { KeysInput } from "./keyring.ts";
+import { resolveDeviceBound, type DeviceBoundOptions, type ResolvedDeviceBound } from "./dbsc/options.ts";
+import { resolveRenew, type RenewOptions, type ResolvedRenew } from "./renew-options.ts";
 import type { SessionStore } from "./store.ts";
 
 export interface CookieOptions {
@@ -82,6 +84,18 @@ export interface SessionsOptions {
   cookieCache?: CookieCacheOptions | boolean;
   /** Compare-and-set retries before commit gives up with ERR_SESSION_CONFLICT. @default 10 */
   conflictRetries?: number;
+  /**
+   * Rotating ids with reuse detection (off by default): an active session gets a fresh id at
+   * most every `renew.every` seconds, and a retired ticket presented after the grace raises
+   * `ticket-reused` (see README, "Stolen cookies"). Needs a store that keeps retired ids.
+   */
+  renew?: RenewOptions;
+  /**
+   * Device-bound sessions (DBSC, off by default): a sign-in offers DBSC browsers to bind the
+   * session to a key on the device, the bindings serve the registration and refresh endpoints,
+   * and `session.binding` says whether a request came with a valid bound cookie.
+   */
+  deviceBound?: DeviceBoundOptions | boolean;
   /** Receives typed life-cycle events; a throwing listener is ignored. */
   onEvent?: EventListener;
   /** Epoch ms; for tests. @default Date.now */
@@ -101,13 +115,15 @@ export interface ResolvedOptions {
   cookieCacheMs: number;
   cookieCacheInclude: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined;
   conflictRetries: number;
+  renew: ResolvedRenew | undefined;
+  deviceBound: ResolvedDeviceBound | undefined;
   onEvent: EventListener | undefined;
   clock: () => number;
 }
 
 const KNOWN = new Set([
   "store", "keys", "idleTimeout", "absoluteTimeout", "touchInterval", "cookie",
-  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "onEvent", "clock",
+  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "renew", "deviceBound", "onEvent", "clock",
 ]);
 const KNOWN_COOKIE = new Set([
   "name", "secure", "httpOnly", "sameSite", "path", "domain", "persistent", "partitioned",
@@ -240,18 +256,21 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
   if (options.clock !== undefined && typeof options.clock !== "function") {
     throw configError("clock must be a function returning epoch milliseconds.");
   }
+  const cookie = resolveCookie(options.cookie);
   return {
     store,
     keys: options.keys,
     idleTimeoutMs: idle * 1000,
     absoluteTimeoutMs: absolute * 1000,
     touchIntervalMs: touch * 1000,
-    cookie: resolveCookie(options.cookie),
+    cookie,
     maxCookieBytes: integer(options.maxCookieBytes, "maxCookieBytes", 4096, 256),
     ticketCacheSize: integer(options.ticketCacheSize, "ticketCacheSize", 10000, 0),
     cookieCacheMs: cookieCache.ms,
     cookieCacheInclude: cookieCache.include,
     conflictRetries: integer(options.conflictRetries, "conflictRetries", 10, 0),
+    renew: resolveRenew(options.renew, store),
+    deviceBound: resolveDeviceBound(options.deviceBound, { store, sessionCookie: cookie.name, cookieCache: cookieCache.ms > 0 }),
     onEvent: options.onEvent,
     clock: options.clock ?? Date.now,
   };

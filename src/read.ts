@@ -10,6 +10,7 @@ import { cookieHeaderOf, findTicket, type CookieSource } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
 import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
+import { readRetired } from "./renewal.ts";
 import { dataObject, Session } from "./session.ts";
 import { handleOf } from "./session-id.ts";
 import { openTicket, type Snapshot } from "./ticket.ts";
@@ -79,6 +80,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       expiresAt,
       kid: opened.key.id,
       validUntil: Math.min(expiresAt, opened.key.notAfter),
+      ...(opened.claims.issuedAt !== undefined && { issuedAt: opened.claims.issuedAt }),
       ...(opened.claims.snapshot && { snapshot: opened.claims.snapshot }),
     };
     cache.set(ticket, entry);
@@ -117,6 +119,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
         absoluteMs: snapshot.absoluteExpiresAt - snapshot.createdAt,
         fromSnapshot: snapshot.complete ? "complete" : "partial",
         snapshotWindow: window,
+        issuedAt: entry.issuedAt,
       }),
     );
   }
@@ -132,6 +135,8 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
     cache.delete(ticket);
     return anonymous(ctx, true, "expired", handle);
   }
+  // An id that renew or regenerate retired (store rule 10): in flight, or reuse.
+  if (record.successor !== undefined) return readRetired<Data>(ctx, ticket, entry, record, now);
   if (result.touched) emit?.({ type: "touched", handle });
   emit?.({ type: "read", outcome: "session" });
 
@@ -149,6 +154,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       idleMs: record.idleTimeout,
       absoluteMs: record.absoluteExpiresAt - record.createdAt,
       snapshotStale: config.cookieCacheMs > 0,
+      issuedAt: entry.issuedAt,
     }),
   );
 }

@@ -5,7 +5,11 @@
  *
  * @module
  */
+import { isHandle } from "./session-id.ts";
 import type { SessionRecord } from "./store.ts";
+
+/** The longest `device` the core writes (an RSA-4096 public key with room to spare). */
+export const MAX_DEVICE_LENGTH = 4096;
 
 function isTime(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value);
@@ -20,6 +24,13 @@ export function isSessionRecord(value: unknown): value is SessionRecord {
     typeof data === "object" && data !== null && !Array.isArray(data) &&
     Number.isSafeInteger(record.version) && (record.version as number) > 0 &&
     isTime(record.createdAt) && isTime(record.lastSeenAt) && isTime(record.expiresAt) &&
-    isTime(record.absoluteExpiresAt) && isTime(record.idleTimeout) && (record.idleTimeout as number) > 0
+    isTime(record.absoluteExpiresAt) && isTime(record.idleTimeout) && (record.idleTimeout as number) > 0 &&
+    (record.successor === undefined || isHandle(record.successor)) &&
+    (record.device === undefined || (typeof record.device === "string" && record.device.length > 0 && record.device.length <= MAX_DEVICE_LENGTH))
   );
+}
+
+/** A retired marker (store rule 10): it stands for an id that was replaced, not for a session. */
+export function isRetiredMarker(record: SessionRecord): boolean {
+  return record.successor !== undefined;
 }

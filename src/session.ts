@@ -61,7 +61,16 @@ export interface SessionState {
   snapshotWindow: { at: number; until: number } | undefined;
   /** Read from the store while the cookie cache is on: the next ticket carries a fresh snapshot. */
   snapshotStale: boolean;
+  /** When the session id was issued, epoch ms, if the ticket said (renewal.ts). */
+  issuedAt?: number;
+  /** The device binding this request showed (dbsc/), when device-bound sessions are on. */
+  binding?: Binding;
+  /** Whether the session counts as bound to a device (dbsc/binding.ts), when they are on. */
+  deviceRegistered?: boolean;
 }
+
+/** What a request shows of a device-bound session (DBSC); see `Session.binding`. */
+export type Binding = "bound" | "unbound" | "expired";
 
 let stateOfSession: (session: Session<object>) => SessionState;
 
@@ -349,6 +358,30 @@ export class Session<Data extends object = Record<string, unknown>> {
    */
   get isDegraded(): boolean {
     return this.#state.degraded;
+  }
+
+  /**
+   * Device-bound sessions (the `deviceBound` option): "bound" when the request carried a valid
+   * bound cookie of this session's registered device, "expired" when it carried one past its
+   * end, "unbound" otherwise. What that means is the application's call: browsers without DBSC
+   * are always "unbound" (with `deviceRegistered` false) and must keep working; a session that
+   * registered a device but arrives "unbound" is what a copied cookie jar looks like.
+   *
+   * @example
+   * // A strict route: a session bound to a device is accepted only from that device.
+   * if (session.deviceRegistered && session.binding !== "bound") return c.text("sign in again", 401);
+   */
+  get binding(): Binding {
+    return this.#state.binding ?? "unbound";
+  }
+
+  /**
+   * True when a DBSC browser registered a device key for this session (see `binding`), from a
+   * few seconds after the registration on: requests the browser sent before it had its first
+   * bound cookie are not to be refused.
+   */
+  get deviceRegistered(): boolean {
+    return this.#state.deviceRegistered ?? false;
   }
 
   /** True when this read was served from the ticket's snapshot (cookie cache), with no store call. */

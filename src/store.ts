@@ -51,6 +51,21 @@
  *    never. A page may be empty while `next` is not null. The cursor is an opaque string that
  *    can be saved and passed later, from another process with the same store configuration,
  *    to resume. `limit` is a hint for the page size. A scan reads only: it never touches.
+ * 10. Retired ids (a store that declares `retiredIds: true`). When `renew` or `regenerate`
+ *     gives a session a new id, the core leaves a *retired marker* under the old handle: a record
+ *     whose `successor` is the handle of the session that replaced it, written by compare-and-set
+ *     over the live record like any write (rule 3), with `data` saying why (opaque to the
+ *     store), `lastSeenAt` the moment of retirement and `expiresAt` the session's absolute expiry. A store keeps `successor`
+ *     (and `device`) exactly as given, and a record written without them reads back without
+ *     them. Besides rules 1-5, which hold for markers as for any record:
+ *     a. a read never touches a marker (its `lastSeenAt` and expiry stay as written);
+ *     b. `listUser` leaves markers out: they are not sessions;
+ *     c. `revokeUser` deletes the user's markers (but `except`) along with the user's sessions,
+ *        atomically with them, and does not count them in what it returns.
+ *     A marker of a signed-in session carries the user's id, so it lives under the user's tag
+ *     (rule 8) and in the user's index, like the session it stood for. A store that cannot keep
+ *     `successor` must not declare `retiredIds`: the core then refuses the `renew` option,
+ *     since a marker read back without it would be an empty session of that user.
  *
  * @module
  */
@@ -73,6 +88,17 @@ export interface SessionRecord {
   absoluteExpiresAt: number;
   /** Idle timeout of this session in ms, used by a touch to move `expiresAt`. */
   idleTimeout: number;
+  /**
+   * Set only on a retired marker (rule 10): the handle of the session that replaced this id.
+   * Absent on every live session.
+   */
+  successor?: string;
+  /**
+   * A device-bound session's binding (DBSC): the device's public key and the browser's session
+   * identifier, as JSON the core writes. Opaque to the store, which keeps it as given; absent
+   * for a session that is not device-bound.
+   */
+  device?: string;
 }
 
 export interface TouchRequest {
@@ -124,6 +150,12 @@ export interface StoreHealth {
 export interface SessionStore {
   /** Short name for events and health output, for example "memory" or "ioredis". */
   readonly name: string;
+
+  /**
+   * True when the store keeps retired markers by rule 10 (`successor` kept, markers never
+   * touched, listed or counted, and revoked with their user). The `renew` option needs it.
+   */
+  readonly retiredIds?: boolean;
 
   /** See rules 1 and 4. Pass `touch` to let the read extend the idle expiry when due. */
   read(handle: string, touch?: TouchRequest): Promise<ReadResult | null>;

@@ -29,6 +29,8 @@ export interface OpenedEntry {
   kid: string;
   /** Epoch ms after which the entry must be opened again. */
   validUntil: number;
+  /** When the session id was issued, epoch ms (the ticket's `i`), if the ticket says. */
+  issuedAt?: number;
   /** The cookie-cache snapshot the ticket carries, if any. */
   snapshot?: Snapshot;
 }

@@ -1,6 +1,7 @@
 /**
  * The ticket: what the cookie holds. A compact JWE (`dir` + `A256GCM`, `kid` in the header)
- * whose plaintext is `{"s": <session id>, "e": <absolute expiry, epoch seconds>}`, plus, with
+ * whose plaintext is `{"s": <session id>, "e": <absolute expiry, epoch seconds>, "i": <when the id
+ * was issued, epoch ms>}`, plus, with
  * the cookie cache on, `"c"`: a short-lived snapshot of the session (see `Snapshot`). Opening
  * checks everything that can be checked without crypto first, then decrypts with the
  * algorithms pinned and compression refused, so no attacker-chosen algorithm or size ever
@@ -18,6 +19,8 @@ export interface TicketClaims {
   sid: string;
   /** Absolute expiry of the session, epoch seconds. */
   exp: number;
+  /** When this session id was issued, epoch ms (for `renew`); absent in tickets from before it. */
+  issuedAt?: number;
   /** The cookie cache: what the session held when the ticket was sealed, briefly trusted. */
   snapshot?: Snapshot;
 }
@@ -61,12 +64,13 @@ export async function sealTicket(claims: TicketClaims, key: RingKey): Promise<st
     ? {
         s: claims.sid,
         e: claims.exp,
+        ...(claims.issuedAt !== undefined && { i: claims.issuedAt }),
         c: {
           u: snapshot.userId, v: snapshot.version, d: snapshot.data, f: snapshot.complete ? 1 : 0,
           cr: snapshot.createdAt, a: snapshot.absoluteExpiresAt, i: snapshot.idleTimeout, r: snapshot.at, t: snapshot.validUntil,
         },
       }
-    : { s: claims.sid, e: claims.exp };
+    : { s: claims.sid, e: claims.exp, ...(claims.issuedAt !== undefined && { i: claims.issuedAt }) };
   const plaintext = encoder.encode(JSON.stringify(body));
   return new CompactEncrypt(plaintext)
     .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: key.id })
@@ -151,12 +155,13 @@ export async function openTicket(token: string, keyring: Keyring, now: number): 
   } catch {
     return fail("malformed");
   }
-  const { s: sid, e: exp, c } = (body ?? {}) as { s?: unknown; e?: unknown; c?: unknown };
-  if (!isSessionId(sid) || !Number.isSafeInteger(exp)) {
+  const { s: sid, e: exp, i: issuedAt, c } = (body ?? {}) as { s?: unknown; e?: unknown; i?: unknown; c?: unknown };
+  if (!isSessionId(sid) || !Number.isSafeInteger(exp) || (issuedAt !== undefined && !Number.isSafeInteger(issuedAt))) {
     return fail("malformed");
   }
   if ((exp as number) * 1000 <= now) return fail("expired");
   const claims: TicketClaims = { sid, exp: exp as number };
+  if (issuedAt !== undefined) claims.issuedAt = issuedAt as number;
   if (c !== undefined) {
     const snapshot = snapshotOf(c);
     if (!snapshot) return fail("malformed");

@@ -9,7 +9,7 @@
  * @module
  */
 import { SessionError } from "../../src/errors.ts";
-import { isSessionRecord } from "../../src/record.ts";
+import { isRetiredMarker, isSessionRecord } from "../../src/record.ts";
 import type { CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
 
 export interface MemoryStoreOptions {
@@ -20,6 +20,7 @@ export interface MemoryStoreOptions {
 }
 
 export interface MemoryStore extends SessionStore {
+  readonly retiredIds: true;
   listUser(userId: string): Promise<UserSession[]>;
   revokeUser(userId: string, options?: { except?: string }): Promise<number>;
   increment(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
@@ -156,6 +157,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   return {
     name: "memory",
+    retiredIds: true,
 
     async read(handle: string, touch?: TouchRequest): Promise<ReadResult | null> {
       const now = touch?.now ?? clock();
@@ -164,7 +166,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const record = parse(entry);
       if (!record) return null;
       if (record.absoluteExpiresAt <= now) return null;
-      if (!touch || now - record.lastSeenAt < Math.min(touch.interval, record.idleTimeout / 2)) return { record, touched: false };
+      // A retired marker is never touched (store rule 10a).
+      if (!touch || isRetiredMarker(record) || now - record.lastSeenAt < Math.min(touch.interval, record.idleTimeout / 2)) {
+        return { record, touched: false };
+      }
       record.lastSeenAt = now;
       record.expiresAt = Math.min(now + record.idleTimeout, record.absoluteExpiresAt);
       entries.delete(handle);
@@ -203,7 +208,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       for (const handle of [...(byUser.get(userId) ?? [])]) {
         const entry = live(handle, now);
         const record = entry && parse(entry);
-        if (record) result.push({ handle, record });
+        if (record && !isRetiredMarker(record)) result.push({ handle, record });
       }
       return result;
     },
@@ -213,7 +218,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       let count = 0;
       for (const handle of [...(byUser.get(userId) ?? [])]) {
         if (handle === options.except) continue;
-        if (live(handle, now)) count++;
+        const entry = live(handle, now);
+        const record = entry && parse(entry);
+        if (entry && !(record && isRetiredMarker(record))) count++;
         remove(handle);
       }
       return count;

@@ -64,6 +64,7 @@ export interface DeleteExpiredResult {
 }
 
 export interface PostgresStore extends SessionStore {
+  readonly retiredIds: true;
   listUser(userId: string): Promise<UserSession[]>;
   revokeUser(userId: string, options?: { except?: string }): Promise<number>;
   increment(key: string, windowMs: number, amount?: number): Promise<CounterResult>;
@@ -172,7 +173,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   function recordParams(handle: string, record: SessionRecord): unknown[] {
     return [
       handle, record.userId, JSON.stringify(record.data), record.version, ms(record.createdAt), ms(record.lastSeenAt),
-      ms(record.expiresAt), ms(record.absoluteExpiresAt), ms(record.idleTimeout),
+      ms(record.expiresAt), ms(record.absoluteExpiresAt), ms(record.idleTimeout), record.successor ?? null, record.device ?? null,
     ];
   }
 
@@ -197,6 +198,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
 
   return {
     name: "postgres",
+    retiredIds: true,
     table: names.name,
 
     async read(handle: string, touch?: TouchRequest): Promise<ReadResult | null> {

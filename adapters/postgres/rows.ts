@@ -39,5 +39,8 @@ export function recordOf(row: Row): SessionRecord | null {
     absoluteExpiresAt: numberOf(row.absolute_expires_at),
     idleTimeout: numberOf(row.idle_timeout),
   };
+  // Absent, not null, when unset: a record reads back as it was written (store rule 10).
+  if (row.successor !== null && row.successor !== undefined) record.successor = row.successor as string;
+  if (row.device !== null && row.device !== undefined) record.device = row.device as string;
   return isSessionRecord(record) ? record : null;
 }

@@ -1,4 +1,4 @@
--- cloakroom session store, schema v1 (see adapters/postgres/schema.ts for the reasons).
+-- cloakroom session store, schema v2 (see adapters/postgres/schema.ts for the reasons).
 -- Idempotent: postgresStore's migrate() applies it under an advisory lock; you may also apply it yourself.
 CREATE TABLE IF NOT EXISTS "cloakroom_sessions" (
   handle              text   PRIMARY KEY,  -- <tag>.<base64url(SHA-256(session id))>: never the id itself
@@ -9,8 +9,12 @@ CREATE TABLE IF NOT EXISTS "cloakroom_sessions" (
   last_seen_at        bigint NOT NULL,     -- last write or touch
   expires_at          bigint NOT NULL,     -- idle expiry: min(last_seen_at + idle_timeout, absolute_expires_at)
   absolute_expires_at bigint NOT NULL,     -- nothing extends a session past it
-  idle_timeout        bigint NOT NULL      -- ms; a touch moves expires_at by it
+  idle_timeout        bigint NOT NULL,     -- ms; a touch moves expires_at by it
+  successor           text,                -- v2: set on a retired id's marker, the handle that replaced it
+  device              text                 -- v2: a device-bound session's binding (DBSC), JSON the core writes
 ) WITH (fillfactor = 90);
+-- v1 tables gain the v2 columns (both nullable: existing rows are live sessions, not device-bound).
+ALTER TABLE "cloakroom_sessions" ADD COLUMN IF NOT EXISTS successor text, ADD COLUMN IF NOT EXISTS device text;
 CREATE INDEX IF NOT EXISTS "cloakroom_sessions_user_id_idx" ON "cloakroom_sessions" (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "cloakroom_sessions_expires_at_idx" ON "cloakroom_sessions" (expires_at);
 CREATE TABLE IF NOT EXISTS "cloakroom_sessions_counters" (
@@ -36,9 +40,10 @@ BEGIN
   PERFORM pg_advisory_xact_lock(1668049778, hashtext(p_user));
   WITH gone AS (
     DELETE FROM "cloakroom_sessions" WHERE user_id = p_user AND handle IS DISTINCT FROM p_keep
-    RETURNING expires_at, absolute_expires_at
+    RETURNING expires_at, absolute_expires_at, successor
   )
-  SELECT count(*) FILTER (WHERE expires_at > p_now AND absolute_expires_at > p_now) INTO revoked FROM gone;
+  -- Retired markers go with their user but are not counted as sessions (store rule 9c).
+  SELECT count(*) FILTER (WHERE expires_at > p_now AND absolute_expires_at > p_now AND successor IS NULL) INTO revoked FROM gone;
   RETURN revoked;
 END
 $revoke$;

@@ -111,7 +111,7 @@ export function tableNames(table: unknown = DEFAULT_TABLE): TableNames {
  */
 export function schemaSql(table: string = DEFAULT_TABLE): string {
   const t = tableNames(table);
-  return `-- cloakroom session store, schema v1 (see adapters/postgres/schema.ts for the reasons).
+  return `-- cloakroom session store, schema v2 (see adapters/postgres/schema.ts for the reasons).
 -- Idempotent: postgresStore's migrate() applies it under an advisory lock; you may also apply it yourself.
 CREATE TABLE IF NOT EXISTS ${t.sessions} (
   handle              text   PRIMARY KEY,  -- <tag>.<base64url(SHA-256(session id))>: never the id itself
@@ -122,8 +122,12 @@ CREATE TABLE IF NOT EXISTS ${t.sessions} (
   last_seen_at        bigint NOT NULL,     -- last write or touch
   expires_at          bigint NOT NULL,     -- idle expiry: min(last_seen_at + idle_timeout, absolute_expires_at)
   absolute_expires_at bigint NOT NULL,     -- nothing extends a session past it
-  idle_timeout        bigint NOT NULL      -- ms; a touch moves expires_at by it
+  idle_timeout        bigint NOT NULL,     -- ms; a touch moves expires_at by it
+  successor           text,                -- v2: set on a retired id's marker, the handle that replaced it
+  device              text                 -- v2: a device-bound session's binding (DBSC), JSON the core writes
 ) WITH (fillfactor = 90);
+-- v1 tables gain the v2 columns (both nullable: existing rows are live sessions, not device-bound).
+ALTER TABLE ${t.sessions} ADD COLUMN IF NOT EXISTS successor text, ADD COLUMN IF NOT EXISTS device text;
 CREATE INDEX IF NOT EXISTS ${t.userIndex} ON ${t.sessions} (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS ${t.expiresIndex} ON ${t.sessions} (expires_at);
 CREATE TABLE IF NOT EXISTS ${t.counters} (
@@ -149,9 +153,10 @@ BEGIN
   PERFORM pg_advisory_xact_lock(${USER_LOCK}, hashtext(p_user));
   WITH gone AS (
     DELETE FROM ${t.sessions} WHERE user_id = p_user AND handle IS DISTINCT FROM p_keep
-    RETURNING expires_at, absolute_expires_at
+    RETURNING expires_at, absolute_expires_at, successor
   )
-  SELECT count(*) FILTER (WHERE expires_at > p_now AND absolute_expires_at > p_now) INTO revoked FROM gone;
+  -- Retired markers go with their user but are not counted as sessions (store rule 10c).
+  SELECT count(*) FILTER (WHERE expires_at > p_now AND absolute_expires_at > p_now AND successor IS NULL) INTO revoked FROM gone;
   RETURN revoked;
 END
 $revoke$;
@@ -177,7 +182,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(7164223571444789103);
   BEGIN
 ${schemaSql(table).replace(/^(?=.)/gm, "    ")}
-    PERFORM handle, user_id, data, version, created_at, last_seen_at, expires_at, absolute_expires_at, idle_timeout
+    PERFORM handle, user_id, data, version, created_at, last_seen_at, expires_at, absolute_expires_at, idle_timeout, successor, device
       FROM ${t.sessions} LIMIT 0;
     PERFORM key, count, reset_at FROM ${t.counters} LIMIT 0;
   EXCEPTION WHEN undefined_column THEN

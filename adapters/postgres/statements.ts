@@ -16,7 +16,7 @@
 import { USER_LOCK, type TableNames } from "./schema.ts";
 
 /** The columns a SessionRecord is read from. */
-const RECORD = "user_id, data::text AS data, version, created_at, last_seen_at, expires_at, absolute_expires_at, idle_timeout";
+const RECORD = "user_id, data::text AS data, version, created_at, last_seen_at, expires_at, absolute_expires_at, idle_timeout, successor, device";
 const LIVE = "expires_at > $2::bigint AND absolute_expires_at > $2::bigint";
 /**
  * Store rule 4: due when `now - lastSeenAt >= min(interval, idleTimeout / 2)`; the halving is
@@ -50,9 +50,9 @@ export interface Statements {
    * longer due does not happen).
    */
   readTouch: string;
-  /** $1 handle, $2 user_id, $3 data, $4 version, $5..$9 times, $10 now. Creates, or replaces an expired row. */
+  /** $1 handle, $2 user_id, $3 data, $4 version, $5..$9 times, $10 successor, $11 device, $12 now. Creates, or replaces an expired row. */
   create: string;
-  /** $1..$9 as `create`, $10 now, $11 expected version. */
+  /** $1..$11 as `create`, $12 now, $13 expected version. */
   update: string;
   /** $1 handle. */
   delete: string;
@@ -103,14 +103,14 @@ SELECT count(*) AS deleted, max(${expiry}) AS last FROM gone`;
 
 export function statements(t: TableNames): Statements {
   const s = t.sessions;
-  const columns = "handle, user_id, data, version, created_at, last_seen_at, expires_at, absolute_expires_at, idle_timeout";
-  const values = "$1::text, $2::text, $3::text::jsonb, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint";
+  const columns = "handle, user_id, data, version, created_at, last_seen_at, expires_at, absolute_expires_at, idle_timeout, successor, device";
+  const values = "$1::text, $2::text, $3::text::jsonb, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::text, $11::text";
   return {
     read: `SELECT ${RECORD}, false AS touched FROM ${s} WHERE handle = $1::text AND ${LIVE}`,
 
     readTouch: `WITH touched AS (
   UPDATE ${s} SET last_seen_at = $2::bigint, expires_at = LEAST($2::bigint + idle_timeout, absolute_expires_at)
-  WHERE handle = $1::text AND ${LIVE} AND ${DUE} AND ${WELL_FORMED}
+  WHERE handle = $1::text AND ${LIVE} AND ${DUE} AND ${WELL_FORMED} AND successor IS NULL
   RETURNING ${RECORD}, true AS touched
 )
 SELECT * FROM touched
@@ -124,22 +124,24 @@ WHERE handle = $1::text AND ${LIVE} AND NOT EXISTS (SELECT 1 FROM touched)`,
 ON CONFLICT (handle) DO UPDATE SET
   user_id = EXCLUDED.user_id, data = EXCLUDED.data, version = EXCLUDED.version, created_at = EXCLUDED.created_at,
   last_seen_at = EXCLUDED.last_seen_at, expires_at = EXCLUDED.expires_at,
-  absolute_expires_at = EXCLUDED.absolute_expires_at, idle_timeout = EXCLUDED.idle_timeout
-WHERE s.expires_at <= $10::bigint OR s.absolute_expires_at <= $10::bigint
+  absolute_expires_at = EXCLUDED.absolute_expires_at, idle_timeout = EXCLUDED.idle_timeout,
+  successor = EXCLUDED.successor, device = EXCLUDED.device
+WHERE s.expires_at <= $12::bigint OR s.absolute_expires_at <= $12::bigint
 RETURNING 1 AS written`,
 
     // The row lock serialises writers of one handle; a writer that waited re-checks the version
     // on the row the winner left, so exactly one of many writers of one version succeeds.
     update: `UPDATE ${s} SET
   user_id = $2::text, data = $3::text::jsonb, version = $4::bigint, created_at = $5::bigint, last_seen_at = $6::bigint,
-  expires_at = $7::bigint, absolute_expires_at = $8::bigint, idle_timeout = $9::bigint
-WHERE handle = $1::text AND version = $11::bigint AND expires_at > $10::bigint AND absolute_expires_at > $10::bigint
+  expires_at = $7::bigint, absolute_expires_at = $8::bigint, idle_timeout = $9::bigint, successor = $10::text, device = $11::text
+WHERE handle = $1::text AND version = $13::bigint AND expires_at > $12::bigint AND absolute_expires_at > $12::bigint
   AND ${USER_LOCKED}
 RETURNING 1 AS written`,
 
     delete: `DELETE FROM ${s} WHERE handle = $1::text`,
 
-    listUser: `SELECT handle, ${RECORD} FROM ${s} WHERE user_id = $1::text AND ${LIVE}`,
+    // Retired markers stay under their user (revokeUser ends them) but are not sessions (rule 10b).
+    listUser: `SELECT handle, ${RECORD} FROM ${s} WHERE user_id = $1::text AND ${LIVE} AND successor IS NULL`,
 
     scan: `SELECT handle, ${RECORD} FROM ${s} WHERE handle > $1::text AND ${LIVE} ORDER BY handle LIMIT $3::int`,
 

@@ -3,7 +3,11 @@
  * (what any server-side session pays at least), and the Lua scripts that keep the rules read and
  * write the same string.
  *
- *   <version> <createdAt> <lastSeenAt> <expiresAt> <absoluteExpiresAt> <idleTimeout> <issuedAt> <nonce>\n<data>\n<userId>
+ *   <version> <createdAt> <lastSeenAt> <expiresAt> <absoluteExpiresAt> <idleTimeout> <issuedAt> <nonce>[ s=<successor>][ d=<device>]\n<data>\n<userId>
+ *
+ * The two optional head fields carry what most records lack (store rule 10): `s=` the successor
+ * of a retired marker (a handle: no space in it), `d=` a device binding as base64url (its JSON
+ * may hold spaces). A record without them is stored exactly as before they existed.
  *
  * Numbers go as JavaScript's shortest round-trip decimal and come back through `Number()`; the
  * data is one JSON string that Lua never decodes (cjson would turn `[]` into `{}` and round
@@ -18,6 +22,7 @@
  *
  * @module
  */
+import { base64url } from "jose";
 import { isSessionRecord } from "../../src/record.ts";
 import { tagOf, userTag } from "../../src/session-id.ts";
 import type { SessionRecord } from "../../src/store.ts";
@@ -41,6 +46,30 @@ export function recordArgs(record: SessionRecord): string[] {
   ];
 }
 
+/** The head's optional fields for the WRITE script: "", or " s=<successor>" and/or " d=<device>". */
+export function extrasArg(record: SessionRecord): string {
+  return (record.successor === undefined ? "" : ` s=${record.successor}`) + (record.device === undefined ? "" : ` d=${base64url.encode(record.device)}`);
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The optional head fields (" s=..." then " d=..."), or null when they are not what WRITE writes. */
+function extrasOf(extras: string): { successor?: string; device?: string } | null {
+  if (extras === "") return {};
+  const match = /^(?: s=(\S+))?(?: d=([A-Za-z0-9_-]+))?$/.exec(extras);
+  if (!match || (match[1] === undefined && match[2] === undefined)) return null;
+  const out: { successor?: string; device?: string } = {};
+  if (match[1] !== undefined) out.successor = match[1];
+  if (match[2] !== undefined) {
+    try {
+      out.device = decoder.decode(base64url.decode(match[2]));
+    } catch {
+      return null;
+    }
+  }
+  return out;
+}
+
 /** The record in `text` from `start` on, or null when it is not one cloakroom wrote under a handle tagged `tag`. */
 function decodeFrom(text: string, start: number, tag: string): SessionRecord | null {
   const headEnd = text.indexOf("\n", start);
@@ -58,8 +87,9 @@ function decodeFrom(text: string, start: number, tag: string): SessionRecord | n
   }
   const issuedEnd = text.indexOf(" ", at);
   if (issuedEnd <= at || issuedEnd > headEnd) return null;
-  const extra = text.indexOf(" ", issuedEnd + 1);
-  if (extra >= 0 && extra < headEnd) return null;
+  const nonceEnd = text.indexOf(" ", issuedEnd + 1);
+  const extras = nonceEnd >= 0 && nonceEnd < headEnd ? extrasOf(text.slice(nonceEnd, headEnd)) : {};
+  if (!extras) return null;
   let data: unknown;
   try {
     data = JSON.parse(text.slice(headEnd + 1, dataEnd));
@@ -77,6 +107,7 @@ function decodeFrom(text: string, start: number, tag: string): SessionRecord | n
     expiresAt: numbers[3]!,
     absoluteExpiresAt: numbers[4]!,
     idleTimeout: numbers[5]!,
+    ...extras,
   };
   return isSessionRecord(record) ? record : null;
 }

@@ -37,19 +37,21 @@ local function number(s)
 end
 
 -- The session string as {version, userId, createdAt, lastSeenAt, expiresAt, absoluteExpiresAt,
--- idleTimeout, data, nonce, issuedAt, the whole string} and 'ok'; or nil and 'missing'; or nil
--- and 'malformed' for anything this adapter did not write (another type, another shape, a field
--- that is not a number).
+-- idleTimeout, data, nonce, issuedAt, the whole string, successor (false for a live session)}
+-- and 'ok'; or nil and 'missing'; or nil and 'malformed' for anything this adapter did not
+-- write (another type, another shape, a field that is not a number).
 local function load(key)
   local v = redis.pcall('GET', key)
   if type(v) == 'table' then return nil, 'malformed' end
   if not v then return nil, 'missing' end
-  local version, created, last, expires, absolute, idle, issued, nonce, data, user =
-    string.match(v, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S*)\\n([^\\n]*)\\n(.*)$')
+  local version, created, last, expires, absolute, idle, issued, nonce, extras, data, user =
+    string.match(v, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S*)([^\\n]*)\\n([^\\n]*)\\n(.*)$')
   if not (number(version) and number(created) and number(last) and number(expires) and number(absolute) and number(idle) and number(issued)) then
     return nil, 'malformed'
   end
-  return {version, user, created, last, expires, absolute, idle, data, nonce, issued, v}, 'ok'
+  -- Store rule 10: a retired marker's head ends in " s=<successor>" (record-codec.ts).
+  local successor = string.match(extras, '^ s=(%S+)') or false
+  return {version, user, created, last, expires, absolute, idle, data, nonce, issued, v, successor}, 'ok'
 end
 
 local function live(f, now)
@@ -107,8 +109,10 @@ if ARGV[2] ~= '' then
   -- positive whole version, a positive idle timeout, data that is one JSON object on one line).
   -- A read must neither change nor delete what it cannot read: an idle timeout <= 0 would set
   -- the expiry in the past and Redis would drop the key.
+  -- A head that goes on past the nonce with anything but a device binding (" d=...") is a
+  -- retired marker, which is never touched (store rule 10a).
   if now - lastSeen >= math.min(tonumber(ARGV[2]), idleMs / 2) and v1 > 0 and v1 % 1 == 0 and idleMs > 0
-    and string.find(rest, '^%S+ %S*\\n{[^\\n]*}\\n') then
+    and (string.find(rest, '^%S+ %S*\\n{[^\\n]*}\\n') or string.find(rest, '^%S+ %S* d=%S+\\n{[^\\n]*}\\n')) then
     expiry = math.min(now + idleMs, limit)
     v = version .. ' ' .. created .. ' ' .. ARGV[1] .. ' ' .. string.format('%.17g', expiry) .. ' ' .. absolute .. ' ' .. idle .. ' ' .. rest
     redis.call('SET', KEYS[1], v)
@@ -123,8 +127,9 @@ return touched .. ' ' .. v
  * Compare-and-set write, with the user index kept in step (store rules 2, 3 and 6).
  * KEYS: session, slot stem. ARGV: expected version, now, handle, the record's version, userId
  * ('' = none), createdAt, lastSeenAt, expiresAt, absoluteExpiresAt, idleTimeout and data, then
- * the key's expiry (whole epoch ms), the index score and the write's nonce (random hex, new for
- * every write call, the same when a client sends the call again).
+ * the key's expiry (whole epoch ms), the index score, the write's nonce (random hex, new for
+ * every write call, the same when a client sends the call again) and the head's extras ('', or
+ * " s=<successor>" and/or " d=<device>", record-codec.ts).
  * Returns 0 (the stored version is not the expected one), 1 (stored, or retired) or 2
  * (accepted and at once revoked: the session was issued before the user's revocation mark,
  * see REVOKE).
@@ -187,7 +192,7 @@ if user ~= '' then
 end
 
 redis.call('SET', key, ARGV[4] .. ' ' .. ARGV[6] .. ' ' .. ARGV[7] .. ' ' .. ARGV[8] .. ' ' .. ARGV[9] .. ' ' .. ARGV[10]
-  .. ' ' .. issued .. ' ' .. nonce .. '\\n' .. ARGV[11] .. '\\n' .. user)
+  .. ' ' .. issued .. ' ' .. nonce .. ARGV[15] .. '\\n' .. ARGV[11] .. '\\n' .. user)
 redis.call('PEXPIREAT', key, ARGV[12])
 
 if user ~= '' then
@@ -222,7 +227,7 @@ return redis.call('DEL', KEYS[1])
 `);
 
 /**
- * A user's live sessions; prunes index entries whose session is gone.
+ * A user's live sessions, retired markers left out; prunes index entries whose session is gone.
  * KEYS: user index, slot stem. ARGV: now. Returns the records as strings, each led by its handle.
  */
 export const LIST_USER = script("list-user", `
@@ -231,7 +236,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local out = {}
 for _, handle in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local f, state = load(KEYS[2] .. 's:' .. handle)
-  if state == 'ok' and live(f, now) then
+  -- Retired markers stay indexed (revokeUser ends them) but are not sessions (store rule 10b).
+  if state == 'ok' and live(f, now) and not f[12] then
     out[#out + 1] = reply(handle, f)
   elseif state == 'missing' then
     redis.call('ZREM', KEYS[1], handle)
@@ -246,7 +252,8 @@ return out
  * KEYS: user index, revocation mark, slot stem. ARGV: mark time (caller's now), except handle
  * ('' = none), mark expiry (whole epoch ms), mode: 'all' deletes every indexed session,
  * 'issued-before' only those issued before the mark time.
- * Returns how many live sessions it deleted.
+ * Returns how many live sessions it deleted; the user's retired markers go too, uncounted
+ * (store rule 10c).
  *
  * The mark keeps the latest time any revocation gave and the latest revocation's exception.
  */
@@ -260,7 +267,7 @@ for _, handle in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     local doomed = ARGV[4] == 'all' or state ~= 'ok'
     if not doomed then doomed = (tonumber(f[10]) or 0) < now end
     if doomed then
-      if state == 'ok' and live(f, now) then count = count + 1 end
+      if state == 'ok' and live(f, now) and not f[12] then count = count + 1 end
       redis.call('DEL', key)
       redis.call('ZREM', KEYS[1], handle)
     end

@@ -15,7 +15,7 @@ import type {
   CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession,
 } from "../../src/store.ts";
 import { checkHandle, isStoreHandle, keyLayout, type KeyLayout } from "./keys.ts";
-import { decodeRecord, decodeStored, recordArgs } from "./record-codec.ts";
+import { decodeRecord, decodeStored, extrasArg, recordArgs } from "./record-codec.ts";
 import type { ScriptRunner } from "./script-runner.ts";
 import { DELETE, INCREMENT, LIST_USER, READ, REVOKE, SCAN_PAGE, WRITE } from "./scripts.ts";
 import { TouchHints, touchDue } from "./touch-hints.ts";
@@ -44,6 +44,7 @@ export interface RedisSessionStoreOptions {
 }
 
 export interface RedisSessionStore extends SessionStore {
+  readonly retiredIds: true;
   listUser(userId: string): Promise<UserSession[]>;
   /**
    * Revokes every session of the user but `except`, atomically in the user's slot, and returns
@@ -144,6 +145,7 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
 
   return {
     name,
+    retiredIds: true,
     keys,
 
     async read(handle: string, touch?: TouchRequest): Promise<ReadResult | null> {
@@ -160,7 +162,8 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
         return null;
       }
       // Due after all: the record was written by a server whose clock is behind this one's.
-      if (touch && touchDue(record, now, touch.interval)) return readScript(handle, now, touch);
+      // (A retired marker is never touched, store rule 10a.)
+      if (touch && record.successor === undefined && touchDue(record, now, touch.interval)) return readScript(handle, now, touch);
       return { record, touched: false };
     },
 
@@ -181,6 +184,7 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
           String(Math.max(record.expiresAt, record.absoluteExpiresAt)),
           // Makes the write idempotent: a client that sends it again (reply lost) sends this too.
           nonce(),
+          extrasArg(record),
         ],
       );
       const outcome = Number(reply);

@@ -13,6 +13,9 @@
  *   POST   /logout-all         {"revoked"}; every device, this one included
  *   GET    /health             sessions.health(): 200 when "ok" or "degraded", 503 only when
  *                               sessions cannot be served ("down")
+ *   GET    /device             {"user","binding","deviceRegistered"}: what this request shows of
+ *                               a device-bound session (with the deviceBound option)
+ *   POST   /dbsc/register, /dbsc/refresh   the DBSC endpoints (with the deviceBound option)
  *
  * `session` is always the public handle (a hash of the session id): safe to show, useless as
  * a cookie.
@@ -61,6 +64,13 @@ export interface DemoOptions {
   clientAddress?: (c: Context) => string | undefined;
   /** @default { perClient: 20, perUser: 5, window: 60 } */
   loginLimits?: LoginLimits;
+  /**
+   * With the manager's deviceBound option: "strict" refuses a session that a DBSC browser bound
+   * to its device when it comes without that device's bound cookie (a copied cookie jar); the
+   * default lets it through, and `GET /device` shows what it looks like. Browsers without DBSC
+   * are never refused. @default "on"
+   */
+  deviceBinding?: "on" | "strict";
 }
 
 const MAX_DEVICE_LENGTH = 120;
@@ -105,6 +115,7 @@ export function createDemoApp(sessions: Sessions<DemoData>, options: DemoOptions
   // Only the routes that use a session read one: the page and the health probe must answer
   // even when the store is down.
   const session = sessionMiddleware(sessions);
+  const strict = options.deviceBinding === "strict";
 
   const signedIn: MiddlewareHandler<DemoEnv> = async (c, next) => {
     const current = c.get("session");
@@ -112,6 +123,9 @@ export function createDemoApp(sessions: Sessions<DemoData>, options: DemoOptions
       // A cookie whose session is gone is not cleared here: the library clears expired ones
       // itself, and clearing a "not found" one could undo a parallel sign-in's new cookie.
       return c.json({ error: "not signed in; POST /login first." }, 401);
+    }
+    if (strict && current.deviceRegistered && current.binding !== "bound") {
+      return c.json({ error: "this session is bound to another device; sign in again here." }, 401);
     }
     c.set("user", current.userId);
     await next();
@@ -122,6 +136,10 @@ export function createDemoApp(sessions: Sessions<DemoData>, options: DemoOptions
     // Every answer here is about one visitor: no shared cache may keep it.
     c.header("cache-control", "no-store");
   });
+  // The DBSC endpoints, before the cross-site guard: a browser posts them by itself, and each
+  // answer is a signature over a challenge no other site can read.
+  const dbsc = sessions.deviceBound;
+  if (dbsc) app.use("*", async (c, next) => (dbsc.matches(c.req.raw) ? dbsc.handle(c.req.raw) : next()));
   app.use("*", crossSiteGuard());
 
   app.get("/", (c) => {
@@ -184,6 +202,11 @@ export function createDemoApp(sessions: Sessions<DemoData>, options: DemoOptions
   app.get("/me", session, signedIn, (c) => {
     const current = c.get("session");
     return c.json({ user: c.get("user"), count: current.get("count") ?? 0, session: current.handle });
+  });
+
+  app.get("/device", session, (c) => {
+    const current = c.get("session");
+    return c.json({ user: current.userId, binding: current.binding, deviceRegistered: current.deviceRegistered });
   });
 
   app.post("/count", session, signedIn, (c) => {

@@ -17,6 +17,13 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface DemoConfig {
   port: number;
   host: string;
+  /**
+   * Device-bound sessions (DBSC): "off"; "on" (a DBSC browser binds its session, `GET /device`
+   * shows the binding); "strict" (besides, a session bound to a device is refused from any other).
+   */
+  deviceBinding: "off" | "on" | "strict";
+  /** Paths of a PEM certificate and key: serve https (DBSC needs it). */
+  tls: { cert: string; key: string } | undefined;
   /** Everything `createSessions` needs except the store. */
   sessions: Omit<SessionsOptions, "store">;
   /** One line each, for stderr. */
@@ -81,6 +88,13 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new SessionError("ERR_SESSION_CONFIG", `${name} must be "true" or "false"; got ${shown(env[name]!)}.`);
 }
 
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new SessionError("ERR_SESSION_CONFIG", `${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}; got ${shown(env[name]!)}.`);
+}
+
 /**
  * @example
  * const config = configFromEnv(process.env);
@@ -98,6 +112,17 @@ export function configFromEnv(env: Env): DemoConfig {
     );
   }
   const host = env.HOST?.trim() || "127.0.0.1";
+  const deviceBinding = choice(env, "DEMO_DEVICE_BOUND", ["off", "on", "strict"] as const, "off");
+  const boundMaxAge = wholeNumber(env, "DEMO_DBSC_COOKIE_MAX_AGE", 1, 86_400, 600);
+  const renewEvery = wholeNumber(env, "SESSION_RENEW_EVERY", 1, 31_536_000, 300);
+  const cert = env.DEMO_TLS_CERT?.trim();
+  const key = env.DEMO_TLS_KEY?.trim();
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new SessionError("ERR_SESSION_CONFIG", "DEMO_TLS_CERT and DEMO_TLS_KEY go together: set both (PEM files) to serve https, or neither.");
+  }
+  if (deviceBinding !== "off" && !cert) {
+    warnings.push("cloakroom: DEMO_DEVICE_BOUND is set but the demo serves plain http, where browsers do not register device-bound sessions; set DEMO_TLS_CERT and DEMO_TLS_KEY.");
+  }
 
   const sessions: Omit<SessionsOptions, "store"> = {
     keys,
@@ -107,6 +132,15 @@ export function configFromEnv(env: Env): DemoConfig {
   };
   if (idleTimeout !== undefined) sessions.idleTimeout = idleTimeout;
   if (absoluteTimeout !== undefined) sessions.absoluteTimeout = absoluteTimeout;
+  if (renewEvery !== undefined) sessions.renew = { every: renewEvery, grace: Math.min(5, renewEvery) };
+  if (deviceBinding !== "off") sessions.deviceBound = boundMaxAge === undefined ? {} : { cookie: { maxAge: boundMaxAge } };
 
-  return { port: wholeNumber(env, "PORT", 0, 65535, 3000) ?? 3000, host, sessions, warnings };
+  return {
+    port: wholeNumber(env, "PORT", 0, 65535, 3000) ?? 3000,
+    host,
+    sessions,
+    deviceBinding,
+    tls: cert && key ? { cert, key } : undefined,
+    warnings,
+  };
 }

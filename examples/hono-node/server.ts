@@ -9,6 +9,10 @@
  *   SESSION_IDLE_TIMEOUT      seconds, default 1800
  *   SESSION_ABSOLUTE_TIMEOUT  seconds, default 604800
  *   SESSION_COOKIE_SECURE     "false" for plain http beyond localhost (cookie "session", not Secure)
+ *   SESSION_RENEW_EVERY       seconds: renew session ids this often, with reuse detection (off by default)
+ *   DEMO_DEVICE_BOUND         "on" or "strict": device-bound sessions (DBSC); needs https
+ *   DEMO_DBSC_COOKIE_MAX_AGE  seconds the bound cookie lives, default 600
+ *   DEMO_TLS_CERT, DEMO_TLS_KEY  PEM files: serve https instead of http
  *   The store: `storeFromEnv` from cloakroom/env (env/index.ts) reads
  *   UPSTASH_REDIS_REST_URL + UPSTASH_REDIS_REST_TOKEN (Upstash over HTTP, preferred), or
  *   REDIS_URL / REDIS_SENTINELS + REDIS_SENTINEL_NAME / REDIS_CLUSTER_NODES (ioredis), and
@@ -21,7 +25,9 @@
  *
  * @module
  */
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { serve } from "@hono/node-server";
 import { createSessions, SessionError } from "cloakroom";
 import { storeFromEnv, type EnvStore } from "cloakroom/env";
@@ -36,9 +42,9 @@ function say(stream: NodeJS.WriteStream, line: string): void {
 }
 
 /** Browsers treat localhost as a secure context, so the default Secure cookie works there over http. */
-function urlOf(host: string, port: number): string {
-  if (["127.0.0.1", "::1", "localhost"].includes(host)) return `http://localhost:${port}`;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+function urlOf(host: string, port: number, scheme = "http"): string {
+  if (["127.0.0.1", "::1", "localhost"].includes(host)) return `${scheme}://localhost:${port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function stopOnSignals(server: Server, closeStore: () => Promise<void>): void {
@@ -64,7 +70,9 @@ async function start(): Promise<void> {
     for (const warning of config.warnings) say(process.stderr, warning);
     // One line: which store, where (never a secret); on stderr when it carries a warning.
     choice = await storeFromEnv(process.env, { log: (line, level) => say(level === "warn" ? process.stderr : process.stdout, line) });
-    app = createDemoApp(createSessions<DemoData>({ ...config.sessions, store: choice.store }));
+    app = createDemoApp(createSessions<DemoData>({ ...config.sessions, store: choice.store }), {
+      deviceBinding: config.deviceBinding === "strict" ? "strict" : "on",
+    });
   } catch (error) {
     // A SessionError names the variable and the fix and never holds a secret; anything
     // else is a bug, and its stack is what helps.
@@ -76,9 +84,13 @@ async function start(): Promise<void> {
   }
   const { store, close } = choice;
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    say(process.stdout, `cloakroom demo: open ${urlOf(config.host, info.port)} (listening on ${config.host}:${info.port}, ${store.name} store)`);
-  }) as Server;
+  const tls = config.tls && { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
+  const listening = (info: { port: number }) => {
+    say(process.stdout, `cloakroom demo: open ${urlOf(config.host, info.port, tls ? "https" : "http")} (listening on ${config.host}:${info.port}, ${store.name} store)`);
+  };
+  const server = (tls
+    ? serve({ fetch: app.fetch, port: config.port, hostname: config.host, createServer: createHttpsServer, serverOptions: tls }, listening)
+    : serve({ fetch: app.fetch, port: config.port, hostname: config.host }, listening)) as Server;
   server.on("error", (error: NodeJS.ErrnoException) => {
     say(process.stderr, `cloakroom: cannot listen on ${config.host}:${config.port} (${error.code ?? error.message}); set PORT or HOST to a free address.`);
     process.exitCode = 1;

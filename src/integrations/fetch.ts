@@ -67,7 +67,17 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
   const unavailable = options.onUnavailable ?? unavailableResponse;
   const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
 
+  const dbsc = sessions.deviceBound;
   return async (request, ...extra) => {
+    // Device-bound sessions: the registration and refresh endpoints are served here.
+    if (dbsc?.matches(request)) {
+      try {
+        return await dbsc.handle(request);
+      } catch (error) {
+        if (isUnavailable(error)) return unavailable(request, error);
+        throw error;
+      }
+    }
     let session: Session<Data>;
     try {
       session = await sessions.read(request, readOptions);
@@ -84,6 +94,9 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
       if (isUnavailable(error)) return unavailable(request, error);
       throw error;
     }
-    return withSessionHeaders(response, session, setCookie);
+    const out = withSessionHeaders(response, session, setCookie);
+    const registration = setCookie ? await dbsc?.registrationHeader(session) : null;
+    if (registration) out.headers.set("secure-session-registration", registration);
+    return out;
   };
 }

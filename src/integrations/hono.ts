@@ -83,7 +83,17 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const unavailable = options.onUnavailable ?? unavailableResponse;
   const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
 
+  const dbsc = sessions.deviceBound;
   return async (c, next) => {
+    // Device-bound sessions: the registration and refresh endpoints are served here.
+    if (dbsc?.matches(c.req.raw)) {
+      try {
+        return await dbsc.handle(c.req.raw);
+      } catch (error) {
+        if (isUnavailable(error)) return unavailable(c, error);
+        throw error;
+      }
+    }
     let session: Session<Data>;
     try {
       session = await sessions.read(c.req.raw, readOptions);
@@ -103,7 +113,11 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       c.res = await unavailable(c, error);
       return;
     }
-    if (setCookie) c.header("set-cookie", setCookie, { append: true });
+    if (setCookie) {
+      c.header("set-cookie", setCookie, { append: true });
+      const registration = await dbsc?.registrationHeader(session);
+      if (registration) c.header("secure-session-registration", registration);
+    }
     const cacheControl = sessionCacheControl(session, setCookie !== null, c.res.headers.get("cache-control"));
     if (cacheControl) c.header("cache-control", cacheControl);
   };

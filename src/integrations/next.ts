@@ -35,6 +35,7 @@
 import { parseSetCookie } from "cookie";
 import type { CookieSource } from "../cookie.ts";
 import { SessionError } from "../errors.ts";
+import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { ReadOptions, Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
 import { sessionCacheControl } from "./private-response.ts";
@@ -87,13 +88,15 @@ function checkSessions(sessions: unknown, name: string): void {
 const hasMethod = (value: unknown, method: string): boolean =>
   typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[method] === "function";
 
-/** The `Cookie` header the core reads, built from a cookie store's one cookie that matters. */
-function sourceOf(source: unknown, cookieName: string): CookieSource {
+/** The `Cookie` header the core reads, built from a cookie store's cookies that matter (the session's, and the bound one). */
+function sourceOf(source: unknown, cookieName: string, boundName?: string): CookieSource {
   if (hasMethod((source as { headers?: unknown } | null)?.headers, "get")) return source as Request;
   if (hasMethod(source, "get")) {
-    const cookie: unknown = (source as { get(name: string): unknown }).get(cookieName);
+    const valueOf = (name: string): unknown => (source as { get(name: string): unknown }).get(name);
+    const cookie = valueOf(cookieName);
     if (typeof cookie === "object" && cookie !== null && typeof (cookie as { value?: unknown }).value === "string") {
-      return `${cookieName}=${(cookie as { value: string }).value}`;
+      const bound = boundName === undefined ? undefined : (valueOf(boundName) as { value?: unknown } | undefined)?.value;
+      return `${cookieName}=${(cookie as { value: string }).value}${typeof bound === "string" ? `; ${boundName}=${bound}` : ""}`;
     }
     // Headers (its get returns a string or null): the core reads its Cookie header.
     if (typeof cookie === "string" || cookie === null) return source as Headers;
@@ -130,7 +133,7 @@ export async function readSession<Data extends object>(
   options?: ReadOptions,
 ): Promise<Session<Data>> {
   checkSessions(sessions, "readSession");
-  return sessions.read(sourceOf(await source, sessions.cookieName), options);
+  return sessions.read(sourceOf(await source, sessions.cookieName, sessions.deviceBound?.cookieName), options);
 }
 
 function cookiesOf(target: unknown): NextCookies {
@@ -194,12 +197,47 @@ export async function commitSession<Data extends object>(
   const jar = cookiesOf(resolved);
   const setCookie = await sessions.commit(session);
   if (setCookie) applySetCookie(jar, setCookie);
+  const headers = (resolved as { headers?: unknown }).headers;
+  // Device-bound sessions: a sign-in answered by a NextResponse (proxy.ts, a Route Handler)
+  // offers DBSC browsers to register. `cookies()` has no way to set a header.
+  if (setCookie && sessions.deviceBound && hasMethod(headers, "set")) {
+    const registration = await sessions.deviceBound.registrationHeader(session);
+    if (registration) (headers as Headers).set("secure-session-registration", registration);
+  }
   // A NextResponse from proxy.ts: private like every binding's (private-response.ts). Next
   // itself marks pages that read cookies() as dynamic and uncached.
-  const headers = (resolved as { headers?: unknown }).headers;
   if (typeof Headers !== "undefined" && headers instanceof Headers) {
     const cacheControl = sessionCacheControl(session, setCookie !== null, headers.get("cache-control"));
     if (cacheControl) headers.set("cache-control", cacheControl);
   }
   return setCookie;
+}
+
+/**
+ * The DBSC registration and refresh endpoints (the `deviceBound` option) as a Route Handler.
+ * Put it where `deviceBound.registrationPath` and `refreshPath` point, for example
+ * `app/dbsc/[step]/route.ts` for the defaults `/dbsc/register` and `/dbsc/refresh`. A store
+ * fault answers 503.
+ *
+ * @example
+ * // app/dbsc/[step]/route.ts
+ * import { deviceBoundHandler } from "cloakroom/next";
+ * import { sessions } from "@/lib/sessions";
+ * export const POST = deviceBoundHandler(sessions);
+ */
+export function deviceBoundHandler(sessions: Sessions<any>): (request: Request) => Promise<Response> {
+  checkSessions(sessions, "deviceBoundHandler");
+  const dbsc = sessions.deviceBound;
+  if (!dbsc) {
+    throw new SessionError("ERR_SESSION_CONFIG", "deviceBoundHandler needs a manager created with the deviceBound option (createSessions({ ..., deviceBound: {} })).");
+  }
+  return async (request) => {
+    if (!dbsc.matches(request)) return new Response(null, { status: 404 });
+    try {
+      return await dbsc.handle(request);
+    } catch (error) {
+      if (isUnavailable(error)) return unavailableResponse();
+      throw error;
+    }
+  };
 }

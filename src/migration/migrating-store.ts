@@ -107,6 +107,8 @@ export function migratingStore(options: MigratingStoreOptions): MigratingStore {
     name: `migrating(${from.name}→${to.name})`,
     from,
     to,
+    // Markers move like any record (a read copies one across, a write lands in the new store).
+    retiredIds: from.retiredIds === true && to.retiredIds === true,
 
     async read(handle: string, touch?: TouchRequest): Promise<ReadResult | null> {
       const fresh = await to.read(handle, touch);

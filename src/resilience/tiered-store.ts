@@ -244,6 +244,8 @@ export function tieredStore(options: TieredStoreOptions): TieredStore {
 
   const store: TieredStore = {
     name: `tiered(${rawCache.name}+${rawDurable.name})`,
+    // Markers pass through like any record; both tiers must keep them by rule 10.
+    retiredIds: rawCache.retiredIds === true && rawDurable.retiredIds === true,
     cache,
     durable,
     get generation() {

@@ -9,6 +9,7 @@ import { counters } from "./sections/counters.ts";
 import { expiry } from "./sections/expiry.ts";
 import { health } from "./sections/health.ts";
 import { readAndWrite } from "./sections/read-write.ts";
+import { retiredIds } from "./sections/retired-ids.ts";
 import { scan } from "./sections/scan.ts";
 import { touch } from "./sections/touch.ts";
 import { userIndex } from "./sections/user-index.ts";
@@ -19,6 +20,7 @@ const CAPABILITY_METHODS: Record<keyof Capabilities, Array<keyof SessionStore>> 
   counters: ["increment"],
   health: ["health"],
   scan: ["scan"],
+  retiredIds: ["retiredIds"],
 };
 
 /**
@@ -36,7 +38,7 @@ export function storeConformance<S extends SessionStore>(name: string, target: C
   if (typeof resolved?.create !== "function") {
     throw new TypeError(`storeConformance("${name}", ...) needs a function that returns a fresh store, or { create, backend?, dispose? }.`);
   }
-  const capabilities: Capabilities = { userIndex: true, counters: true, health: true, scan: true, ...resolved.capabilities };
+  const capabilities: Capabilities = { userIndex: true, counters: true, health: true, scan: true, retiredIds: true, ...resolved.capabilities };
 
   const suite: Suite<S> = {
     name,
@@ -59,6 +61,7 @@ export function storeConformance<S extends SessionStore>(name: string, target: C
     if (capabilities.counters) counters(suite);
     if (capabilities.health) health(suite);
     if (capabilities.scan) scan(suite);
+    if (capabilities.retiredIds) retiredIds(suite, capabilities);
     const declaredMissing = (Object.keys(CAPABILITY_METHODS) as Array<keyof Capabilities>).filter((c) => !capabilities[c]);
     if (declaredMissing.length > 0) {
       it(`lacks what it declares it lacks: ${declaredMissing.join(", ")}`, () =>

@@ -28,7 +28,7 @@ export interface ConformanceTarget<S extends SessionStore = SessionStore> {
   /**
    * The optional capabilities of src/store.ts rule 6 that the store implements; each is
    * tested. One set to false is not tested beyond checking that the store indeed lacks it.
-   * @default { userIndex: true, counters: true, health: true, scan: true }
+   * @default { userIndex: true, counters: true, health: true, scan: true, retiredIds: true }
    */
   capabilities?: Partial<Capabilities>;
 }
@@ -42,6 +42,8 @@ export interface Capabilities {
   health: boolean;
   /** `scan`: every live session in pages (rule 9), which `cloakroom migrate` copies from. */
   scan: boolean;
+  /** `retiredIds: true`: retired markers kept by rule 10 (what the `renew` option needs). */
+  retiredIds: boolean;
 }
 
 export interface Suite<S extends SessionStore> {

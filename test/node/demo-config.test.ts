@@ -150,3 +150,23 @@ describe("configFromEnv: plain http beyond localhost", () => {
     expect(config.warnings.join("\n")).toContain("SESSION_COOKIE_SECURE");
   });
 });
+
+describe("configFromEnv: stolen-cookie defences", () => {
+  it("turns on device-bound sessions over https, and renewal, from the environment", () => {
+    const config = configFromEnv({
+      SESSION_KEYS: generateKey("k1"), DEMO_DEVICE_BOUND: "Strict", DEMO_DBSC_COOKIE_MAX_AGE: "300",
+      DEMO_TLS_CERT: "/tmp/c.pem", DEMO_TLS_KEY: "/tmp/k.pem", SESSION_RENEW_EVERY: "120",
+    });
+    expect(config).toMatchObject({ deviceBinding: "strict", tls: { cert: "/tmp/c.pem", key: "/tmp/k.pem" }, warnings: [] });
+    expect(config.sessions).toMatchObject({ deviceBound: { cookie: { maxAge: 300 } }, renew: { every: 120, grace: 5 } });
+    const sessions = createSessions({ ...config.sessions, store: memoryStore() });
+    expect(sessions.deviceBound?.cookieName).toBe("__Host-session-bound");
+    expect(configFromEnv({ SESSION_KEYS: generateKey("k1") })).toMatchObject({ deviceBinding: "off", tls: undefined });
+  });
+
+  it("warns about DBSC on plain http, and refuses half a TLS pair or an unknown mode", () => {
+    expect(configFromEnv({ SESSION_KEYS: generateKey("k1"), DEMO_DEVICE_BOUND: "on" }).warnings.join("\n")).toContain("DEMO_TLS_CERT");
+    expect(errorOf(() => configFromEnv({ SESSION_KEYS: generateKey("k1"), DEMO_TLS_CERT: "/tmp/c.pem" })).message).toContain("DEMO_TLS_KEY");
+    expect(errorOf(() => configFromEnv({ SESSION_KEYS: generateKey("k1"), DEMO_DEVICE_BOUND: "yes" })).message).toContain('"strict"');
+  });
+});

@@ -12,7 +12,7 @@ function fakePackages(present: Record<string, boolean>) {
 
 describe("npm test's system packages", () => {
   it("lists what the browser, Redis and Postgres tests need", () => {
-    expect(systemPackages.map((p) => p.name)).toEqual(expect.arrayContaining(["chromium", "redis-server", "postgresql"]));
+    expect(systemPackages.map((p) => p.name)).toEqual(expect.arrayContaining(["chromium", "libnss3-tools", "openssl", "redis-server", "postgresql"]));
   });
 
   it("does nothing when everything is present", () => {

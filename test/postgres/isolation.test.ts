@@ -49,7 +49,7 @@ async function openCreate(user: string) {
   const writer = await pool.connect();
   await writer.query("BEGIN");
   await writer.query(statements(tableNames(table)).create, [
-    handle, user, JSON.stringify(record.data), 1, record.createdAt, record.lastSeenAt, record.expiresAt, record.absoluteExpiresAt, record.idleTimeout, Date.now(),
+    handle, user, JSON.stringify(record.data), 1, record.createdAt, record.lastSeenAt, record.expiresAt, record.absoluteExpiresAt, record.idleTimeout, null, null, Date.now(),
   ]);
   return {
     handle,

@@ -106,6 +106,25 @@ describe("schema and migrate()", () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it("upgrades a v1 table (before retired ids and device bindings): its rows stay, the new columns arrive", async () => {
+    const table = freshTable();
+    // The v1 table, as migrate() made it before the two nullable columns.
+    await pool.query(`CREATE TABLE "${table}" (handle text PRIMARY KEY, user_id text, data jsonb NOT NULL, version bigint NOT NULL,
+      created_at bigint NOT NULL, last_seen_at bigint NOT NULL, expires_at bigint NOT NULL, absolute_expires_at bigint NOT NULL,
+      idle_timeout bigint NOT NULL) WITH (fillfactor = 90)`);
+    const handle = testHandle("v1");
+    const live = testRecord({ userId: "v1" });
+    await pool.query(
+      `INSERT INTO "${table}" VALUES ($1, $2, $3::jsonb, 1, $4, $5, $6, $7, $8)`,
+      [handle, "v1", JSON.stringify(live.data), live.createdAt, live.lastSeenAt, live.expiresAt, live.absoluteExpiresAt, live.idleTimeout],
+    );
+    const store = await migrated(table);
+    expect((await store.read(handle))?.record).toEqual(live);
+    const marker = { ...live, version: 2, data: { retired: "renew" }, expiresAt: live.absoluteExpiresAt, successor: testHandle("v1") };
+    expect(await store.write(handle, marker, 1)).toBe(true);
+    expect((await store.read(handle))?.record).toEqual(marker);
+  });
+
   it("refuses a table that exists but is not a cloakroom table, naming it and the fix", async () => {
     const table = freshTable();
     // connect-pg-simple's table: a likely name clash ("session").
@@ -266,7 +285,7 @@ describe("revokeUser against writes in flight", () => {
     const writer = await pool.connect();
     try {
       await writer.query("BEGIN");
-      const params = [handle, user, JSON.stringify(record.data), 1, record.createdAt, record.lastSeenAt, record.expiresAt, record.absoluteExpiresAt, record.idleTimeout, Date.now()];
+      const params = [handle, user, JSON.stringify(record.data), 1, record.createdAt, record.lastSeenAt, record.expiresAt, record.absoluteExpiresAt, record.idleTimeout, null, null, Date.now()];
       expect((await writer.query(statements(tableNames(table)).create, params)).rowCount).toBe(1);
 
       let settled = false;
