@@ -20,6 +20,7 @@ export type { StoreErrorPolicy } from "./read.ts";
 export type { HealthStatus } from "./health.ts";
 export type { Session } from "./session.ts";
 export type { SessionsOptions, CookieOptions, CookieCacheOptions } from "./options.ts";
+export type { SessionAdoption } from "./adopt-hook.ts";
 export type { CookieSource } from "./cookie.ts";
 export { SessionError } from "./errors.ts";
 export type { SessionErrorCode } from "./errors.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkAdoption, type SessionAdoption } from "./adopt-hook.ts";
 import { configError } from "./errors.ts";
 import type { EventListener } from "./events.ts";
 import type { KeysInput } from "./keyring.ts";
@@ -77,6 +78,12 @@ export interface SessionsOptions {
   conflictRetries?: number;
   /** Receives typed life-cycle events; a throwing listener is ignored. */
   onEvent?: EventListener;
+  /**
+   * Takes over another library's sessions: a request with no ticket but with that library's
+   * cookie gets its session, moved into this store (see src/adopt.ts): `adoptExpressSession`
+   * from cloakroom/express-session.
+   */
+  adopt?: SessionAdoption;
   /** Epoch ms; for tests. @default Date.now */
   clock?: () => number;
 }
@@ -95,12 +102,13 @@ export interface ResolvedOptions {
   cookieCacheInclude: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined;
   conflictRetries: number;
   onEvent: EventListener | undefined;
+  adopt: SessionAdoption | undefined;
   clock: () => number;
 }
 
 const KNOWN = new Set([
   "store", "keys", "idleTimeout", "absoluteTimeout", "touchInterval", "cookie",
-  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "onEvent", "clock",
+  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "onEvent", "adopt", "clock",
 ]);
 const KNOWN_COOKIE = new Set([
   "name", "secure", "httpOnly", "sameSite", "path", "domain", "persistent", "partitioned",
@@ -222,19 +230,21 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
   if (options.clock !== undefined && typeof options.clock !== "function") {
     throw configError("clock must be a function returning epoch milliseconds.");
   }
+  const cookie = resolveCookie(options.cookie);
   return {
     store,
     keys: options.keys,
     idleTimeoutMs: idle * 1000,
     absoluteTimeoutMs: absolute * 1000,
     touchIntervalMs: touch * 1000,
-    cookie: resolveCookie(options.cookie),
+    cookie,
     maxCookieBytes: integer(options.maxCookieBytes, "maxCookieBytes", 4096, 256),
     ticketCacheSize: integer(options.ticketCacheSize, "ticketCacheSize", 10000, 0),
     cookieCacheMs: cookieCache.ms,
     cookieCacheInclude: cookieCache.include,
     conflictRetries: integer(options.conflictRetries, "conflictRetries", 10, 0),
     onEvent: options.onEvent,
+    adopt: checkAdoption(options.adopt, cookie.name),
     clock: options.clock ?? Date.now,
   };
 }

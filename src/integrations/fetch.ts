@@ -30,13 +30,13 @@ export interface WithSessionOptions {
 
 
 /** Responses from `fetch()` have immutable headers; copy one before adding to them. */
-function withCookie(response: Response, setCookie: string): Response {
+function withCookies(response: Response, setCookies: string[]): Response {
   let out = response;
   try {
-    out.headers.append("set-cookie", setCookie);
+    for (const setCookie of setCookies) out.headers.append("set-cookie", setCookie);
   } catch {
     out = new Response(response.body, response);
-    out.headers.append("set-cookie", setCookie);
+    for (const setCookie of setCookies) out.headers.append("set-cookie", setCookie);
   }
   out.headers.set("cache-control", "no-store");
   return out;
@@ -47,7 +47,7 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
   handler: (request: Request, session: Session<Data>, ...extra: Extra) => Response | Promise<Response>,
   options: WithSessionOptions = {},
 ): (request: Request, ...extra: Extra) => Promise<Response> {
-  if (!sessions || typeof sessions.read !== "function" || typeof sessions.commit !== "function") {
+  if (!sessions || typeof sessions.read !== "function" || typeof sessions.commitCookies !== "function") {
     throw new SessionError("ERR_SESSION_CONFIG", "withSession needs the manager returned by createSessions().");
   }
   if (typeof handler !== "function") {
@@ -70,13 +70,13 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
     }
     // A handler that throws has its changes dropped: the error propagates, nothing is saved.
     const response = await handler(request, session, ...extra);
-    let setCookie: string | null;
+    let setCookies: string[];
     try {
-      setCookie = await sessions.commit(session);
+      setCookies = await sessions.commitCookies(session);
     } catch (error) {
       if (isUnavailable(error)) return unavailable(request, error);
       throw error;
     }
-    return setCookie ? withCookie(response, setCookie) : response;
+    return setCookies.length > 0 ? withCookies(response, setCookies) : response;
   };
 }

@@ -78,7 +78,7 @@ const verbatim = (value: string): string => value;
 
 function checkSessions(sessions: unknown, name: string): void {
   const candidate = sessions as Partial<Sessions> | undefined;
-  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commit !== "function" || typeof candidate.cookieName !== "string") {
+  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commitCookies !== "function" || typeof candidate.cookieName !== "string") {
     throw new SessionError("ERR_SESSION_CONFIG", `${name} needs the manager returned by createSessions() as its first argument.`);
   }
 }
@@ -190,7 +190,8 @@ export async function commitSession<Data extends object>(
   checkSessions(sessions, "commitSession");
   // Checked before the commit: a store write whose cookie has nowhere to go would be lost.
   const jar = cookiesOf(await target);
-  const setCookie = await sessions.commit(session);
-  if (setCookie) applySetCookie(jar, setCookie);
-  return setCookie;
+  // The ticket's cookie, and the clearing of a legacy cookie the session was adopted from.
+  const setCookies = await sessions.commitCookies(session);
+  for (const setCookie of setCookies) applySetCookie(jar, setCookie);
+  return setCookies.find((setCookie) => setCookie.startsWith(`${sessions.cookieName}=`)) ?? null;
 }
