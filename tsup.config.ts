@@ -10,6 +10,8 @@ import { defineConfig } from "tsup";
 export const libraryEntries = {
   index: "src/index.ts",
   hono: "src/integrations/hono.ts",
+  express: "src/integrations/express.ts",
+  "express-session": "src/integrations/express-session.ts",
   otel: "src/integrations/otel.ts",
   next: "src/integrations/next.ts",
   env: "env/index.ts",

@@ -15,6 +15,8 @@ export default defineConfig({
     alias: [
       { find: /^cloakroom$/, replacement: here("./src/index.ts") },
       { find: /^cloakroom\/hono$/, replacement: here("./src/integrations/hono.ts") },
+      { find: /^cloakroom\/express$/, replacement: here("./src/integrations/express.ts") },
+      { find: /^cloakroom\/express-session$/, replacement: here("./src/integrations/express-session.ts") },
       { find: /^cloakroom\/env$/, replacement: here("./env/index.ts") },
       { find: /^cloakroom\/adapters\/memory$/, replacement: here("./adapters/memory/index.ts") },
       { find: /^cloakroom\/adapters\/postgres$/, replacement: here("./adapters/postgres/index.ts") },

@@ -21,6 +21,7 @@ const bunSuites = [
   "./test/redis/standalone.test.ts",
   "./test/postgres/pg.test.ts",
   "./test/upstash/upstash-store.test.ts",
+  "./test/express",
   "./test/bun",
 ];
 
@@ -47,7 +48,7 @@ const runners = [
   },
   {
     runtime: "bun",
-    label: "bun test (shared cases, store conformance on ioredis/pg/Upstash, examples/bun)",
+    label: "bun test (shared cases, store conformance on ioredis/pg/Upstash, cloakroom/express, examples/bun)",
     // Always paths: a bare `bun test` would also pick up the vitest-only files. Bun runs the
     // adapter files as they are (it shims `vitest`), harness and throwaway servers included.
     command: ["bun", "test", "--timeout=30000", ...bunSuites, "--reporter=junit", `--reporter-outfile=${join(reports, "bun.xml")}`],

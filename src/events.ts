@@ -35,6 +35,8 @@ export type ReadOutcome = "session" | "anonymous" | "invalid" | "unavailable";
 export type SessionEvent =
   | { type: "read"; outcome: ReadOutcome }
   | { type: "created"; handle: string }
+  /** A session of another library moved over (`adopt` option); `from` names the adopter. */
+  | { type: "adopted"; handle: string; from: string }
   | { type: "invalid"; reason: InvalidReason; handle?: string }
   | { type: "touched"; handle: string }
   | { type: "resealed"; handle: string; kid: string; fromKid: string }

@@ -22,6 +22,7 @@ export type { Session, Binding } from "./session.ts";
 export type { DeviceBound, DeviceAlgorithm, DeviceBoundOptions, ProofRefusal } from "./dbsc/index.ts";
 export type { RenewOptions } from "./renew-options.ts";
 export type { SessionsOptions, CookieOptions, CookieCacheOptions } from "./options.ts";
+export type { SessionAdoption } from "./adopt-hook.ts";
 export type { CookieSource } from "./cookie.ts";
 export { SessionError } from "./errors.ts";
 export type { SessionErrorCode } from "./errors.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { takeLegacyCookie } from "./adopt-hook.ts";
 import { commitSession } from "./commit.ts";
 import { createContext } from "./context.ts";
 import type { CookieSource } from "./cookie.ts";
@@ -32,6 +33,12 @@ export interface Sessions<Data extends object = Record<string, unknown>> {
    * cookie stays as it is (nothing changed, or only the idle expiry moved).
    */
   commit(session: Session<Data>): Promise<string | null>;
+  /**
+   * `commit`, returning every Set-Cookie value the response needs: the ticket's, and the one
+   * that clears a legacy cookie the session was adopted from (the `adopt` option). What the
+   * bindings call; an integration of your own should too.
+   */
+  commitCookies(session: Session<Data>): Promise<string[]>;
   /** Live sessions of a user, most recently seen first. Needs a store with a user index. */
   listUser(userId: string, options?: { current?: Session<Data> }): Promise<SessionInfo[]>;
   /** Signs a user out everywhere, optionally but one session; returns how many ended. */
@@ -73,6 +80,11 @@ export function createSessions<Data extends object = Record<string, unknown>>(
       ? (source, options) => readSession<Data>(ctx, source, options).then((session) => dbsc.attach(session, source))
       : (source, options) => readSession<Data>(ctx, source, options),
     commit: (session) => commitSession(ctx, session),
+    commitCookies: async (session) => {
+      const ticket = await commitSession(ctx, session);
+      const legacy = takeLegacyCookie(session);
+      return ticket === null ? (legacy ? [legacy] : []) : legacy ? [ticket, legacy] : [ticket];
+    },
     listUser: (userId, options = {}) => listUser(ctx, userId, options.current),
     revokeUser: (userId, options = {}) => revokeUser(ctx, userId, options.except),
     revokeSession: (userId, handle) => revokeSession(ctx, userId, handle),

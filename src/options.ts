@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkAdoption, type SessionAdoption } from "./adopt-hook.ts";
 import { configError } from "./errors.ts";
 import type { EventListener } from "./events.ts";
 import type { KeysInput } from "./keyring.ts";
@@ -98,6 +99,12 @@ export interface SessionsOptions {
   deviceBound?: DeviceBoundOptions | boolean;
   /** Receives typed life-cycle events; a throwing listener is ignored. */
   onEvent?: EventListener;
+  /**
+   * Takes over another library's sessions: a request with no ticket but with that library's
+   * cookie gets its session, moved into this store (see src/adopt.ts): `adoptExpressSession`
+   * from cloakroom/express-session.
+   */
+  adopt?: SessionAdoption;
   /** Epoch ms; for tests. @default Date.now */
   clock?: () => number;
 }
@@ -118,12 +125,13 @@ export interface ResolvedOptions {
   renew: ResolvedRenew | undefined;
   deviceBound: ResolvedDeviceBound | undefined;
   onEvent: EventListener | undefined;
+  adopt: SessionAdoption | undefined;
   clock: () => number;
 }
 
 const KNOWN = new Set([
   "store", "keys", "idleTimeout", "absoluteTimeout", "touchInterval", "cookie",
-  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "renew", "deviceBound", "onEvent", "clock",
+  "maxCookieBytes", "ticketCacheSize", "cookieCache", "conflictRetries", "renew", "deviceBound", "onEvent", "adopt", "clock",
 ]);
 const KNOWN_COOKIE = new Set([
   "name", "secure", "httpOnly", "sameSite", "path", "domain", "persistent", "partitioned",
@@ -272,6 +280,7 @@ export function resolveOptions(options: SessionsOptions): ResolvedOptions {
     renew: resolveRenew(options.renew, store),
     deviceBound: resolveDeviceBound(options.deviceBound, { store, sessionCookie: cookie.name, cookieCache: cookieCache.ms > 0 }),
     onEvent: options.onEvent,
+    adopt: checkAdoption(options.adopt, cookie.name),
     clock: options.clock ?? Date.now,
   };
 }

@@ -64,8 +64,9 @@ export function readSession<Data extends object>(ctx: Context, source: CookieSou
 async function readFromStore<Data extends object>(ctx: Context, source: CookieSource): Promise<Session<Data>> {
   const { config, cache, store, emit } = ctx;
   const now = config.clock();
-  const found = findTicket(cookieHeaderOf(source), config.cookie.name, config.maxCookieBytes);
-  if (found.kind === "none") return anonymous(ctx, false, null);
+  const header = cookieHeaderOf(source);
+  const found = findTicket(header, config.cookie.name, config.maxCookieBytes);
+  if (found.kind === "none") return config.adopt ? config.adopt.readSession<Data>(ctx, header) : anonymous(ctx, false, null);
   if (found.kind === "too-large") return anonymous(ctx, true, "too-large");
   const ticket = found.ticket;
 

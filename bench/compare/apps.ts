@@ -26,6 +26,7 @@ import { ioredisStore } from "../../adapters/ioredis/index.ts";
 import { memoryStore } from "../../adapters/memory/index.ts";
 import { inject } from "./inject.ts";
 import { createSessions, generateKey, type SessionStore } from "../../src/index.ts";
+import { sessionMiddleware as expressSessions, type SessionData as ExpressSessionData } from "../../src/integrations/express.ts";
 import { sessionMiddleware, type SessionEnv } from "../../src/integrations/hono.ts";
 import { userOf, type ScenarioId } from "./scenarios.ts";
 
@@ -142,6 +143,12 @@ declare module "express-session" {
   }
 }
 
+/**
+ * express-session's `req.session`. In this program cloakroom/express's typed `req.session`
+ * takes its place, as it does in an application that has both sets of types installed.
+ */
+const legacySession = (req: unknown) => (req as { session: session.Session & Partial<session.SessionData> }).session;
+
 async function expressSession(redisUrl: string): Promise<App> {
   // connect-redis 10 takes a node-redis client (its peer dependency); it calls node-redis's
   // own SET options, so an ioredis client would not do.
@@ -160,17 +167,43 @@ async function expressSession(redisUrl: string): Promise<App> {
   // The login of express-session's README: a new id, then the user, then save.
   app.post("/login", (req, res, next) => {
     const user = visitor(req.query.u as string | undefined);
-    req.session.regenerate((error) => {
+    legacySession(req).regenerate((error) => {
       if (error) return next(error);
-      req.session.user = user;
-      req.session.save((error) => (error ? next(error) : res.json({ user })));
+      legacySession(req).user = user;
+      legacySession(req).save((error) => (error ? next(error) : res.json({ user })));
     });
   });
   app.get("/me", (req, res) => {
-    if (!req.session.user) return void res.status(401).json({ error: "signed out" });
-    res.json({ user: req.session.user });
+    const user = legacySession(req).user;
+    if (!user) return void res.status(401).json({ error: "signed out" });
+    res.json({ user });
   });
   return expressApp(app, async () => void (await client.close()));
+}
+
+declare module "../../src/integrations/express.ts" {
+  interface SessionData {
+    name: string;
+  }
+}
+
+/** cloakroom's Express binding on the same ioredis store as the Hono line: framework held constant against express-session. */
+async function cloakroomExpress(redisUrl: string): Promise<App> {
+  const client = ioredisClient(redisUrl);
+  const sessions = createSessions<ExpressSessionData>({ store: ioredisStore({ client }), keys: generateKey("bench") });
+  const app = express();
+  app.use(expressSessions(sessions));
+  app.post("/login", (req, res) => {
+    const user = visitor(req.query.u as string | undefined);
+    req.session.userId = user.id;
+    req.session.set("name", user.name);
+    res.json({ user });
+  });
+  app.get("/me", (req, res) => {
+    if (req.session.userId === null) return void res.status(401).json({ error: "signed out" });
+    res.json({ user: { id: req.session.userId, name: req.session.get("name") } });
+  });
+  return expressApp(app, async () => void client.disconnect());
 }
 
 async function ironSession(): Promise<App> {
@@ -237,6 +270,8 @@ export function buildApp(id: ScenarioId, redisUrl: string): Promise<App> {
       return cloakroomMemory();
     case "express-session":
       return expressSession(redisUrl);
+    case "cloakroom-express":
+      return cloakroomExpress(redisUrl);
     case "iron-session":
       return ironSession();
     case "hono-sessions":

@@ -13,6 +13,7 @@ export type ScenarioId =
   | "cloakroom-redis"
   | "cloakroom-memory"
   | "express-session"
+  | "cloakroom-express"
   | "iron-session"
   | "hono-sessions"
   | "express";
@@ -78,6 +79,16 @@ export const SCENARIOS: readonly Scenario[] = [
     short: "express-session + connect-redis",
     does:
       "Express 5, `session({ store: new RedisStore({ client }), secret, resave: false, saveUninitialized: false })` as connect-redis's README sets it up, with the node-redis client it requires: cookie signature check (HMAC), `GET`, and on an unchanged session `store.touch` (`EXPIRE`).",
+    redis: true,
+    session: true,
+  },
+  {
+    id: "cloakroom-express",
+    n: "5b",
+    label: "cloakroom + Express + ioredis",
+    short: "cloakroom + Express",
+    does:
+      "Express 5 with `sessionMiddleware(sessions)` from cloakroom/express, on the same ioredis store and options as line 3: line 5 with the session library swapped and the framework held constant. The middleware holds the response's headers until the commit settles (nothing to write here).",
     redis: true,
     session: true,
   },

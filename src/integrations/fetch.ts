@@ -31,14 +31,15 @@ export interface WithSessionOptions {
 
 
 /**
- * The handler's response with the session's Set-Cookie and Cache-Control (private-response.ts).
- * Responses from `fetch()` have immutable headers: such a one is copied before adding to it.
+ * The handler's response with the session's Set-Cookie values and Cache-Control
+ * (private-response.ts). Responses from `fetch()` have immutable headers: such a one is copied
+ * before adding to it.
  */
-function withSessionHeaders(response: Response, session: Session<object>, setCookie: string | null): Response {
-  const cacheControl = sessionCacheControl(session, setCookie !== null, response.headers.get("cache-control"));
-  if (!setCookie && !cacheControl) return response;
+function withSessionHeaders(response: Response, session: Session<object>, setCookies: string[]): Response {
+  const cacheControl = sessionCacheControl(session, setCookies.length > 0, response.headers.get("cache-control"));
+  if (setCookies.length === 0 && !cacheControl) return response;
   const add = (out: Response) => {
-    if (setCookie) out.headers.append("set-cookie", setCookie);
+    for (const setCookie of setCookies) out.headers.append("set-cookie", setCookie);
     if (cacheControl) out.headers.set("cache-control", cacheControl);
     return out;
   };
@@ -54,7 +55,7 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
   handler: (request: Request, session: Session<Data>, ...extra: Extra) => Response | Promise<Response>,
   options: WithSessionOptions = {},
 ): (request: Request, ...extra: Extra) => Promise<Response> {
-  if (!sessions || typeof sessions.read !== "function" || typeof sessions.commit !== "function") {
+  if (!sessions || typeof sessions.read !== "function" || typeof sessions.commitCookies !== "function") {
     throw new SessionError("ERR_SESSION_CONFIG", "withSession needs the manager returned by createSessions().");
   }
   if (typeof handler !== "function") {
@@ -87,15 +88,15 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
     }
     // A handler that throws has its changes dropped: the error propagates, nothing is saved.
     const response = await handler(request, session, ...extra);
-    let setCookie: string | null;
+    let setCookies: string[];
     try {
-      setCookie = await sessions.commit(session);
+      setCookies = await sessions.commitCookies(session);
     } catch (error) {
       if (isUnavailable(error)) return unavailable(request, error);
       throw error;
     }
-    const out = withSessionHeaders(response, session, setCookie);
-    const registration = setCookie ? await dbsc?.registrationHeader(session) : null;
+    const out = withSessionHeaders(response, session, setCookies);
+    const registration = setCookies.length > 0 ? await dbsc?.registrationHeader(session) : null;
     if (registration) out.headers.set("secure-session-registration", registration);
     return out;
   };

@@ -55,7 +55,7 @@ const KNOWN_OPTIONS = new Set(["onStoreError", "onUnavailable"]);
 
 function checkSessions(sessions: unknown, name: string): void {
   const candidate = sessions as Partial<Sessions> | undefined;
-  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commit !== "function") {
+  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commitCookies !== "function") {
     throw new SessionError("ERR_SESSION_CONFIG", `${name} needs the manager returned by createSessions().`);
   }
 }
@@ -105,20 +105,20 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     await next();
     // A failed handler's changes are not persisted: its error response stands alone.
     if (c.error) return;
-    let setCookie: string | null;
+    let setCookies: string[];
     try {
-      setCookie = await sessions.commit(session);
+      setCookies = await sessions.commitCookies(session);
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       c.res = await unavailable(c, error);
       return;
     }
-    if (setCookie) {
-      c.header("set-cookie", setCookie, { append: true });
+    if (setCookies.length > 0) {
+      for (const setCookie of setCookies) c.header("set-cookie", setCookie, { append: true });
       const registration = await dbsc?.registrationHeader(session);
       if (registration) c.header("secure-session-registration", registration);
     }
-    const cacheControl = sessionCacheControl(session, setCookie !== null, c.res.headers.get("cache-control"));
+    const cacheControl = sessionCacheControl(session, setCookies.length > 0, c.res.headers.get("cache-control"));
     if (cacheControl) c.header("cache-control", cacheControl);
   };
 }

@@ -80,7 +80,7 @@ const verbatim = (value: string): string => value;
 
 function checkSessions(sessions: unknown, name: string): void {
   const candidate = sessions as Partial<Sessions> | undefined;
-  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commit !== "function" || typeof candidate.cookieName !== "string") {
+  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commitCookies !== "function" || typeof candidate.cookieName !== "string") {
     throw new SessionError("ERR_SESSION_CONFIG", `${name} needs the manager returned by createSessions() as its first argument.`);
   }
 }
@@ -195,8 +195,10 @@ export async function commitSession<Data extends object>(
   const resolved = await target;
   // Checked before the commit: a store write whose cookie has nowhere to go would be lost.
   const jar = cookiesOf(resolved);
-  const setCookie = await sessions.commit(session);
-  if (setCookie) applySetCookie(jar, setCookie);
+  // The ticket's cookie, and the clearing of a legacy cookie the session was adopted from.
+  const setCookies = await sessions.commitCookies(session);
+  for (const setCookie of setCookies) applySetCookie(jar, setCookie);
+  const setCookie = setCookies.find((value) => value.startsWith(`${sessions.cookieName}=`)) ?? null;
   const headers = (resolved as { headers?: unknown }).headers;
   // Device-bound sessions: a sign-in answered by a NextResponse (proxy.ts, a Route Handler)
   // offers DBSC browsers to register. `cookies()` has no way to set a header.
@@ -207,7 +209,7 @@ export async function commitSession<Data extends object>(
   // A NextResponse from proxy.ts: private like every binding's (private-response.ts). Next
   // itself marks pages that read cookies() as dynamic and uncached.
   if (typeof Headers !== "undefined" && headers instanceof Headers) {
-    const cacheControl = sessionCacheControl(session, setCookie !== null, headers.get("cache-control"));
+    const cacheControl = sessionCacheControl(session, setCookies.length > 0, headers.get("cache-control"));
     if (cacheControl) headers.set("cache-control", cacheControl);
   }
   return setCookie;

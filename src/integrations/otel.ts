@@ -79,6 +79,7 @@ export function otelMetrics(options: OtelMetricsOptions = {}): EventListener {
         }
         break;
       case "created":
+      case "adopted":
       case "regenerated":
       case "destroyed":
       case "revoked":

@@ -55,7 +55,7 @@ afterAll(() => {
 describe("package.json", () => {
   it("exports exactly the tsup library entries, each with types and an ESM default", () => {
     const subpath = (entry: string) => (entry === "index" ? "." : `./${entry}`);
-    expect(Object.keys(pkg.exports)).toEqual([".", "./hono", "./otel", "./next", "./env", "./adapters/memory", "./adapters/ioredis", "./adapters/upstash", "./adapters/postgres", "./testing"]);
+    expect(Object.keys(pkg.exports)).toEqual([".", "./hono", "./express", "./express-session", "./otel", "./next", "./env", "./adapters/memory", "./adapters/ioredis", "./adapters/upstash", "./adapters/postgres", "./testing"]);
     expect(Object.keys(libraryEntries).map(subpath)).toEqual(Object.keys(pkg.exports));
     for (const entry of Object.keys(libraryEntries)) {
       expect(pkg.exports[subpath(entry)], subpath(entry)).toEqual({ types: `./dist/${entry}.d.ts`, default: `./dist/${entry}.js` });
@@ -146,6 +146,23 @@ describe("the packed tarball", () => {
     expect(run.stderr).toBe("");
     // pg was loaded (and found nothing on port 1): a store error, not a missing package.
     expect(JSON.parse(run.stdout)).toEqual({ memory: "memory", redis: "ioredis", postgres: "ERR_SESSION_STORE", chose: 2 });
+  });
+
+  it("imports cloakroom/express and cloakroom/express-session, with cookie-signature as the consumer's own peer", () => {
+    const script = `
+      const core = await import("cloakroom");
+      const { sessionMiddleware } = await import("cloakroom/express");
+      const { adoptExpressSession } = await import("cloakroom/express-session");
+      const { sign } = await import("cookie-signature");
+      const adopter = adoptExpressSession({ secret: "s3cret", store: { get: () => {}, destroy: () => {} }, userIdOf: () => null });
+      const good = await adopter.verify(encodeURIComponent("s:" + sign("abc", "s3cret")));
+      const bad = await adopter.verify(encodeURIComponent("s:" + sign("abc", "other")));
+      let error;
+      try { sessionMiddleware({}); } catch (e) { error = e; }
+      console.log(JSON.stringify({ id: good.ok && good.id, bad: bad.ok || bad.reason, sharedErrorClass: error instanceof core.SessionError }));`;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: join(work, "consumer"), encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({ id: "abc", bad: "forged", sharedErrorClass: true });
   });
 
   it("imports cloakroom/next in Node with no `next` installed: its helpers are structural", () => {
