@@ -42,7 +42,7 @@ BEGIN
     DELETE FROM "cloakroom_sessions" WHERE user_id = p_user AND handle IS DISTINCT FROM p_keep
     RETURNING expires_at, absolute_expires_at, successor
   )
-  -- Retired markers go with their user but are not counted as sessions (store rule 9c).
+  -- Retired markers go with their user but are not counted as sessions (store rule 10c).
   SELECT count(*) FILTER (WHERE expires_at > p_now AND absolute_expires_at > p_now AND successor IS NULL) INTO revoked FROM gone;
   RETURN revoked;
 END
