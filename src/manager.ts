@@ -10,6 +10,7 @@ import { commitSession } from "./commit.ts";
 import { createContext } from "./context.ts";
 import type { CookieSource } from "./cookie.ts";
 import { probeHealth, type HealthReport } from "./health.ts";
+import { attachContext } from "./manager-context.ts";
 import type { SessionsOptions } from "./options.ts";
 import { readSession, type ReadOptions } from "./read.ts";
 import type { Session } from "./session.ts";
@@ -63,7 +64,7 @@ export function createSessions<Data extends object = Record<string, unknown>>(
   options: SessionsOptions,
 ): Sessions<Data> {
   const ctx = createContext(options);
-  return {
+  const sessions: Sessions<Data> = {
     read: (source, options) => readSession<Data>(ctx, source, options),
     commit: (session) => commitSession(ctx, session),
     listUser: (userId, options = {}) => listUser(ctx, userId, options.current),
@@ -73,4 +74,7 @@ export function createSessions<Data extends object = Record<string, unknown>>(
     cookieName: ctx.config.cookie.name,
     store: ctx.store,
   };
+  // The replay log seals resume tokens with this manager's keyring (src/replay/).
+  attachContext(sessions, ctx);
+  return sessions;
 }

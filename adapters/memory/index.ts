@@ -241,3 +241,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
   };
 }
+
+export { memoryReplay, type MemoryReplay } from "./replay.ts";
