@@ -26,7 +26,8 @@
  * 5. Pruning. `prune` deletes, at most `batch` of each in one call: expired members, and
  *    events at or below the prune bound: the largest of `head - maxEvents`, the last event
  *    older than the retention, and, when the channel has live members, the lowest position of
- *    a live member. Nothing else is ever deleted, so pruning never opens a hole. A channel
+ *    a live member. Nothing else is ever deleted, so pruning never opens a hole. An `append` may
+ *    drop events beyond `maxEvents` as it goes (the Redis backend does, in the same script). A channel
  *    with no event, member or append for `retentionMs` may be forgotten entirely (its numbers
  *    then start again at 1); `prune` may sweep such channels and expired tokens, in bounded
  *    batches, as it goes. No backend needs a timer or a cron job.

@@ -40,12 +40,15 @@ export function pruning<B extends ReplayBackend>({ target, withBackend }: Replay
 
     it("deletes at most pruneBatch events per prune, oldest first, so pruning never opens a hole", () =>
       withBackend(async (backend) => {
-        const { log } = testLog(backend, { maxEvents: 2, pruneBatch: 3 });
+        const { log } = testLog(backend, { pruneBatch: 3 });
         const channel = testChannel("batch");
+        await log.heartbeat(channel, "m", { ttl: 60 });
         for (let i = 1; i <= 10; i++) await log.append(channel, i);
+        await log.ack(channel, "m", 8);
         expect(await log.prune(channel)).toEqual({ events: 3 });
         if (target.direct) expect(await target.direct.storedSeqs(backend, channel)).toEqual([4, 5, 6, 7, 8, 9, 10]);
-        expect(await log.since(channel, 5)).toEqual({ gap: true, oldest: 9, head: 10 });
+        expect(await log.since(channel, 2)).toEqual({ gap: true, oldest: 4, head: 10 });
+        expect(seqsOf(await log.since(channel, 3))).toEqual([4, 5, 6, 7, 8, 9, 10]);
         expect(await log.prune(channel)).toEqual({ events: 3 });
         expect(await log.prune(channel)).toEqual({ events: 2 });
         expect(await log.prune(channel)).toEqual({ events: 0 });
@@ -53,11 +56,13 @@ export function pruning<B extends ReplayBackend>({ target, withBackend }: Replay
         expect(seqsOf(await log.since(channel, 8))).toEqual([9, 10]);
       }));
 
-    it("prunes as part of appends and acks, every pruneEvery calls, with no timer", () =>
+    it("prunes as part of acks (and appends), every pruneEvery calls, with no timer", () =>
       withBackend(async (backend) => {
-        const { log } = testLog(backend, { maxEvents: 2, pruneEvery: 1 });
+        const { log } = testLog(backend, { pruneEvery: 1 });
         const channel = testChannel("amortised");
+        await log.heartbeat(channel, "m", { ttl: 60 });
         for (let i = 1; i <= 6; i++) await log.append(channel, i);
+        await log.ack(channel, "m", 4);
         expect(await log.prune(channel)).toEqual({ events: 0 });
         if (target.direct) expect(await target.direct.storedSeqs(backend, channel)).toEqual([5, 6]);
       }));
