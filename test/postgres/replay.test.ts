@@ -16,6 +16,10 @@ import { replayConformance } from "cloakroom/testing";
 import { startPostgres, uniqueTable, type PostgresServer } from "../support/postgres-server.ts";
 import { startRedisProcess, uniqueKeyPrefix, type RedisProcess } from "../support/redis-server.ts";
 import { appendFromProcesses } from "../support/replay-processes.ts";
+import { storeFromEnv, type EnvStore } from "../../env/index.ts";
+import { createSessions, generateKey } from "../../src/index.ts";
+import { createReconnectApp, type RoomEvent } from "../../examples/reconnect/app.ts";
+import { replayBackendFor } from "../../examples/reconnect/replay-backend.ts";
 
 const table = uniqueTable("cloakroom_replay");
 let server: PostgresServer;
@@ -148,5 +152,61 @@ describe("cachedReplay: Redis in front of Postgres", () => {
     await a.append(channel, 4);
     const caught = await a.since(channel, 1);
     expect(caught.gap === false && caught.events.map((e) => e.event)).toEqual([2, 3, 4]);
+  });
+});
+
+describe("examples/reconnect on Redis in front of Postgres, through storeFromEnv's variables", () => {
+  /** The first `count` SSE messages of a streamed response, then the stream is cancelled. */
+  async function messages(response: Response, count: number): Promise<Array<{ event: string; data: any }>> {
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const found: Array<{ event: string; data: any }> = [];
+    let buffer = "";
+    while (found.length < count) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        found.push({ event: /^event: (.*)$/m.exec(block)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) });
+      }
+    }
+    await reader.cancel();
+    return found;
+  }
+
+  it("keeps no socket state: a tab resumes on another instance with its token and gets what it missed", async () => {
+    const env = { REDIS_URL: redis.url, DATABASE_URL: server.url, REDIS_KEY_PREFIX: uniqueKeyPrefix("example") };
+    const keys = generateKey("example");
+    const channel = `room-${crypto.randomUUID()}`;
+    const opened: EnvStore[] = [];
+    const instance = async () => {
+      const choice = await storeFromEnv(env, { log: false });
+      opened.push(choice);
+      const sessions = createSessions({ store: choice.store, keys });
+      const { backend, description } = await replayBackendFor(choice.clients, env.REDIS_KEY_PREFIX);
+      expect(description).toBe("redis in front of postgres");
+      return createReconnectApp(sessions, createReplayLog<RoomEvent>({ backend, sessions }), { channel, pollMs: 50 });
+    };
+    try {
+      const [a, b] = [await instance(), await instance()];
+      const post = (app: typeof a, path: string, body: unknown, cookie = "") =>
+        app.request(path, { method: "POST", headers: { "content-type": "application/json", cookie }, body: JSON.stringify(body) });
+      const cookie = (await post(a, "/login", { user: "ann" })).headers.get("set-cookie")!.split(";")[0]!;
+      const first = await messages(await post(a, "/stream", { member: "tab-0000001" }, cookie), 1);
+      expect(first[0]).toMatchObject({ event: "hello", data: { from: 0 } });
+      await post(a, "/events", { text: "one" }, cookie);
+      const { token } = await (await post(a, "/ack", { member: "tab-0000001", seq: 1 }, cookie)).json();
+      await post(a, "/events", { text: "two" }, cookie);
+      await post(b, "/events", { text: "three" }, cookie);
+      // The tab comes back on the other instance: nothing of the first connection is needed.
+      const resumed = await messages(await post(b, "/stream", { member: "tab-0000001", token }, cookie), 2);
+      expect(resumed[0]).toMatchObject({ event: "hello", data: { from: 1 } });
+      expect(resumed[1]!.data.events.map((e: { seq: number; event: RoomEvent }) => [e.seq, e.event.text])).toEqual([[2, "two"], [3, "three"]]);
+      const again = await post(a, "/stream", { member: "tab-0000001", token }, cookie);
+      expect([again.status, await again.json()]).toEqual([409, { reason: "replayed" }]);
+    } finally {
+      await Promise.all(opened.map((choice) => choice.close()));
+    }
   });
 });
