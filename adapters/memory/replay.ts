@@ -6,44 +6,8 @@
  *
  * @module
  */
+import { EventList } from "./replay-events.ts";
 import { type MemberRecord, type ReadResult, type ReplayBackend, type ReplayPolicy, type ReplayWindow, type StoredEvent } from "../../src/replay/backend.ts";
-
-/** Events of one channel, oldest first, contiguous; `start` skips the pruned ones. */
-class EventList {
-  items: StoredEvent[] = [];
-  start = 0;
-
-  get size(): number {
-    return this.items.length - this.start;
-  }
-
-  first(): StoredEvent | undefined {
-    return this.items[this.start];
-  }
-
-  /** Events with seq > after, at most `limit`, skipping those `keep` refuses from the front. */
-  after(after: number, limit: number, keep: (event: StoredEvent) => boolean): StoredEvent[] {
-    const first = this.first();
-    if (!first) return [];
-    let index = this.start + Math.max(0, after + 1 - first.seq);
-    while (index < this.items.length && !keep(this.items[index]!)) index++;
-    return this.items.slice(index, index + limit);
-  }
-
-  dropWhile(drop: (event: StoredEvent) => boolean, max: number): number {
-    let dropped = 0;
-    while (dropped < max && this.start < this.items.length && drop(this.items[this.start]!)) {
-      this.start++;
-      dropped++;
-    }
-    // Compact once the dead front is as long as what is kept.
-    if (this.start > 1024 && this.start * 2 > this.items.length) {
-      this.items = this.items.slice(this.start);
-      this.start = 0;
-    }
-    return dropped;
-  }
-}
 
 interface Member {
   seq: number;

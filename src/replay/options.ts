@@ -105,6 +105,7 @@ export function resolveReplayOptions(options: ReplayLogOptions): ResolvedReplayO
     pruneEvery: count(options.pruneEvery, "pruneEvery", 32, 1_000_000),
     maxEventBytes: count(options.maxEventBytes, "maxEventBytes", 65_536, 16 * 1024 * 1024),
     maxLimit: count(options.maxLimit, "maxLimit", 1000, 100_000),
-    clock: options.clock ?? Date.now,
+    // Whole milliseconds: times are stored as integers by every backend.
+    clock: options.clock ? () => Math.floor(options.clock!()) : Date.now,
   };
 }

@@ -113,6 +113,16 @@ describe("redis replay backend", () => {
     expect(read.gap === false && read.events.map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
+  it("takes a clock with fractions of a millisecond (performance.timeOrigin + now()): times are whole ms", async () => {
+    const log = createReplayLog({ backend: redisReplay({ client, keyPrefix: uniqueKeyPrefix("fraction") }), clock: () => Date.now() + 0.25 });
+    await log.append("room", 1);
+    await log.heartbeat("room", "m", { ttl: 10 });
+    await log.ack("room", "m", 1);
+    const [member] = await log.members("room");
+    expect(member).toMatchObject({ member: "m", seq: 1 });
+    expect(Number.isInteger(member!.heartbeatAt)).toBe(true);
+  });
+
   it("refuses a client that is not ioredis, and a prefix with braces", () => {
     expect(() => redisReplay({ client: {} as never })).toThrow(/redisReplay needs `client`/);
     expect(() => redisReplay({ client, keyPrefix: "a{b}" })).toThrow(/keyPrefix must be a string without/);
