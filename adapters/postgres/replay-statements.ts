@@ -10,13 +10,19 @@ import type { ReplayTables } from "./replay-schema.ts";
 
 export function replayStatements(t: ReplayTables) {
   return {
-    /** $1 channel, $2 event, $3 now, $4 retention ms. The upsert's row lock orders appends. */
+    /**
+     * $1 channel, $2 JSON array of the events (each the JSON text the core wrote), $3 now, $4
+     * retention ms, $5 how many. The upsert's row lock orders appends; the events take the numbers
+     * head+1..head+n in the array's order.
+     */
     append: `WITH c AS (
-  INSERT INTO ${t.channels} AS c (channel, head, last_at, idle_until) VALUES ($1::text, 1, $3::bigint, $3::bigint + $4::bigint)
-  ON CONFLICT (channel) DO UPDATE SET head = c.head + 1, last_at = GREATEST(c.last_at, EXCLUDED.last_at), idle_until = GREATEST(c.idle_until, EXCLUDED.idle_until)
+  INSERT INTO ${t.channels} AS c (channel, head, last_at, idle_until) VALUES ($1::text, $5::bigint, $3::bigint, $3::bigint + $4::bigint)
+  ON CONFLICT (channel) DO UPDATE SET head = c.head + $5::bigint, last_at = GREATEST(c.last_at, EXCLUDED.last_at), idle_until = GREATEST(c.idle_until, EXCLUDED.idle_until)
   RETURNING head, last_at
 )
-INSERT INTO ${t.events} (channel, seq, at, event) SELECT $1::text, head, last_at, $2::text FROM c RETURNING seq, at`,
+INSERT INTO ${t.events} (channel, seq, at, event)
+SELECT $1::text, c.head - $5::bigint + e.ord, c.last_at, e.event FROM c, json_array_elements_text($2::text::json) WITH ORDINALITY AS e(event, ord)
+RETURNING seq, at`,
 
     /** $1 channel, $2 after, $3 limit, $4 cutoff (now - retention), $5 maxEvents. No row: unknown channel. */
     read: `SELECT c.head, e.seq, e.at, e.event FROM ${t.channels} c LEFT JOIN LATERAL (

@@ -2,7 +2,8 @@
  * The replay log on PostgreSQL, over the same driver helpers as the session store (`fromPg`,
  * `fromPostgresJs`, `fromNeon`, `fromPGlite`). Events are keyed `(channel, seq)`; an append is
  * one statement (the channel row's upsert numbers it), a read is one range scan, pruning deletes
- * bounded batches as part of the log's own calls, so no cron job is needed. Schema:
+ * bounded batches as part of the log's own calls, so no cron job is needed. Concurrent appends
+ * to one channel from this process go together as one statement (replay-appends.ts). Schema:
  * replay-schema.ts, applied by `migrate()`.
  *
  * Needs READ COMMITTED (PostgreSQL's default), like the session store: under REPEATABLE READ
@@ -15,6 +16,7 @@ import type { MemberRecord, ReplayBackend, StoredEvent } from "../../src/replay/
 import type { QueryFunction, Row } from "./drivers.ts";
 import { safeCause, sqlstateBehind, sqlstateOf, statementError } from "./errors.ts";
 import { replayMigrationSql, replayTables, DEFAULT_REPLAY_TABLE } from "./replay-schema.ts";
+import { coalescedAppends } from "./replay-appends.ts";
 import { replayStatements } from "./replay-statements.ts";
 import { numberOf } from "./rows.ts";
 
@@ -84,14 +86,13 @@ export function postgresReplay(options: PostgresReplayOptions): PostgresReplay {
     }
   }
 
+  const append = coalescedAppends((params) => run(sql.append, params), (value) => int(value, "a sequence number or time"));
+
   return {
     name: "postgres",
     table: tables.name,
 
-    async append(channel, payload, now, policy) {
-      const [row] = await run(sql.append, [channel, payload, now, policy.retentionMs]);
-      return { seq: int(row?.seq, "a sequence number"), at: int(row?.at, "a time") };
-    },
+    append: (channel, payload, now, policy) => append(channel, payload, now, policy.retentionMs),
 
     async read(channel, after, limit, now, policy) {
       const rows = await run(sql.read, [channel, after, limit, now - policy.retentionMs, policy.maxEvents]);

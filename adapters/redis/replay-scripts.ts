@@ -38,14 +38,19 @@ local function head(meta) return tonumber(redis.call('HGET', meta, 'head') or '0
 
 const script = (name: string, body: string): RedisScript => ({ name, lua: `${PRELUDE}${body}` });
 
-/** KEYS meta, stream. ARGV payload, now, retentionMs, maxEvents. Returns {seq, at}. */
+/**
+ * KEYS meta, stream. ARGV payload, now, retentionMs, maxEvents. Returns {seq, at}. Four commands
+ * in the steady state: the XADD trims to maxEvents itself (MINID), the previous time is the
+ * stream's last entry, and the expiries move only once the retention's tenth has passed.
+ */
 export const APPEND = script("replay append", `
 local meta, stream = KEYS[1], KEYS[2]
+local retention, maxEvents = tonumber(ARGV[3]), tonumber(ARGV[4])
 local seq = redis.call('HINCRBY', meta, 'head', 1)
 local at = ARGV[2]
-local last = redis.call('HGET', meta, 'at')
-if last and tonumber(last) > tonumber(at) then at = last end
-local added = redis.pcall('XADD', stream, seq .. '-0', 'e', ARGV[1], 't', at)
+local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+if last and atOf(last) > tonumber(at) then at = last[2][4] end
+local added = redis.pcall('XADD', stream, 'MINID', math.max(0, seq - maxEvents + 1), seq .. '-0', 'e', ARGV[1], 't', at)
 if type(added) == 'table' and added.err then
   -- The stream is ahead of its head (the hash was lost or evicted): go on after the stream.
   local info = redis.call('XINFO', 'STREAM', stream)
@@ -53,13 +58,14 @@ if type(added) == 'table' and added.err then
     if info[i] == 'last-generated-id' then seq = tonumber(string.match(info[i + 1], '^(%d+)')) + 1 end
   end
   redis.call('HSET', meta, 'head', seq)
-  redis.call('XADD', stream, seq .. '-0', 'e', ARGV[1], 't', at)
+  redis.call('XADD', stream, 'MINID', math.max(0, seq - maxEvents + 1), seq .. '-0', 'e', ARGV[1], 't', at)
 end
-redis.call('HSET', meta, 'at', at)
-local maxEvents = tonumber(ARGV[4])
-if seq > maxEvents then redis.call('XTRIM', stream, 'MINID', seq - maxEvents + 1) end
-extend(meta, tonumber(ARGV[3]))
-extend(stream, tonumber(ARGV[3]))
+-- Both keys live at least the retention past this event; refreshed in steps of a tenth of it.
+if redis.call('PTTL', meta) < retention then
+  local ms = retention + math.floor(retention / 10)
+  extend(meta, ms)
+  extend(stream, ms)
+end
 return {seq, at}
 `);
 

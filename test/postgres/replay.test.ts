@@ -7,9 +7,10 @@
 import { PGlite } from "@electric-sql/pglite";
 import { Redis } from "ioredis";
 import pg from "pg";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisReplay } from "../../adapters/ioredis/index.ts";
-import { fromPg, fromPGlite, postgresReplay, replaySchemaSql, type PostgresReplay, type QueryFunction } from "../../adapters/postgres/index.ts";
+import { fromPg, fromPGlite, fromPostgresJs, postgresReplay, replaySchemaSql, type PostgresReplay, type QueryFunction } from "../../adapters/postgres/index.ts";
 import { replayTables } from "../../adapters/postgres/replay-schema.ts";
 import { cachedReplay, createReplayLog, type CachedReplay } from "../../src/replay/index.ts";
 import { replayConformance } from "cloakroom/testing";
@@ -27,12 +28,14 @@ let redis: RedisProcess;
 let pool: pg.Pool;
 let lite: PGlite;
 let cacheClient: Redis;
+let sql: postgres.Sql;
 const extraPools: pg.Pool[] = [];
 
 beforeAll(async () => {
   [server, redis, lite] = await Promise.all([startPostgres(), startRedisProcess(), PGlite.create()]);
   pool = new pg.Pool({ connectionString: server.url, max: 10 });
   pool.on("error", () => {});
+  sql = postgres(server.url, { max: 4, onnotice: () => {} });
   cacheClient = new Redis(redis.url, { commandTimeout: 500, maxRetriesPerRequest: 1 });
   cacheClient.on("error", () => {});
   await postgresReplay({ query: fromPg(pool), table }).migrate();
@@ -41,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   cacheClient?.disconnect();
+  await sql?.end();
   await Promise.all(extraPools.map((extra) => extra.end()));
   if (pool) {
     const t = replayTables(table);
@@ -66,6 +70,11 @@ replayConformance<PostgresReplay>("postgres via pg", {
   direct: { storedSeqs: storedSeqs(() => fromPg(pool), replayTables(table).events) },
 });
 
+replayConformance<PostgresReplay>("postgres via postgres.js", {
+  create: () => postgresReplay({ query: fromPostgresJs(sql), table }),
+  direct: { storedSeqs: storedSeqs(() => fromPg(pool), replayTables(table).events) },
+});
+
 replayConformance<PostgresReplay>("postgres via PGlite", {
   create: () => postgresReplay({ query: fromPGlite(lite), table: "replay" }),
   direct: { storedSeqs: storedSeqs(() => fromPGlite(lite), replayTables("replay").events) },
@@ -83,6 +92,18 @@ describe("postgres replay backend", () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 180 }, (_, i) => i + 1));
     const read = await createReplayLog({ backend: postgresReplay({ query: fromPg(pool), table }) }).since(channel, 0, { limit: 1000 });
     expect(read.gap === false && read.events.map((e) => e.seq)).toEqual(Array.from({ length: 180 }, (_, i) => i + 1));
+  });
+
+  it("sends concurrent appends to one channel together, numbered in the order they were made", async () => {
+    const statements: string[] = [];
+    const query: QueryFunction = (text, params) => (statements.push(text), fromPg(pool)(text, params));
+    const log = createReplayLog({ backend: postgresReplay({ query, table }), pruneEvery: 1_000_000 });
+    const channel = `together-${crypto.randomUUID()}`;
+    const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(channel, i).then((r) => r.seq)));
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(statements.length).toBeLessThan(10);
+    const read = await log.since(channel, 0);
+    expect(read.gap === false && read.events.map((e) => [e.seq, e.event])).toEqual(Array.from({ length: 50 }, (_, i) => [i + 1, i]));
   });
 
   it("migrates idempotently with (channel, seq) as the events' primary key, and says what to do when not migrated", async () => {

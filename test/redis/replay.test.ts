@@ -128,3 +128,15 @@ describe("redis replay backend", () => {
     expect(() => redisReplay({ client, keyPrefix: "a{b}" })).toThrow(/keyPrefix must be a string without/);
   });
 });
+
+describe("redis replay backend: a head lost while the stream stayed", () => {
+  it("goes on after the stream's last number: never one used twice", async () => {
+    const backend = redisReplay({ client, keyPrefix: uniqueKeyPrefix("lost-head") });
+    const log = createReplayLog({ backend });
+    for (let i = 1; i <= 3; i++) await log.append("room", i);
+    await client.del(backend.keys.channel("room")[0]);
+    expect(await log.append("room", 4)).toEqual({ seq: 4 });
+    const read = await log.since("room", 0);
+    expect(read.gap === false && read.events.map((e) => [e.seq, e.event])).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+  });
+});
