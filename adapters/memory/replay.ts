@@ -97,7 +97,7 @@ export function memoryReplay(): MemoryReplay {
       return { head, events: events.map((event) => ({ ...event })) };
     },
 
-    async mergeWindow(name, incoming, size, now, ttlMs) {
+    async mergeWindow(name, incoming, { size, now, ttlMs, fresh }) {
       if (incoming.length === 0) return;
       const held = windows.get(name);
       const copy = incoming.map((event) => ({ ...event }));
@@ -105,12 +105,15 @@ export function memoryReplay(): MemoryReplay {
       const last = copy[copy.length - 1]!.seq;
       let events: StoredEvent[];
       if (!held || held.expiresAt <= now || held.events.length === 0) {
+        if (!fresh) return;
         events = copy;
       } else {
         const floor = held.events[0]!.seq - 1;
         const head = held.events[held.events.length - 1]!.seq;
-        if (first - 1 > head) events = copy; // the window missed events: start again from these
-        else if (last < floor) return; // older than the window and not touching it
+        if (first - 1 > head) {
+          if (!fresh) return;
+          events = copy; // the window missed events: start again from these
+        } else if (last < floor) return; // older than the window and not touching it
         else {
           const below = copy.filter((event) => event.seq <= floor);
           const above = copy.filter((event) => event.seq > head);

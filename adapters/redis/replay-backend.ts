@@ -57,9 +57,9 @@ export function redisReplayBackend(runner: ScriptRunner, name: string, options: 
       if (reply[0] !== 1) return null;
       return { head: int(reply[1], "the window"), events: reply.slice(2).map(windowEvent) };
     },
-    async mergeWindow(channel, events, size, _now, ttlMs) {
+    async mergeWindow(channel, events, { size, ttlMs, fresh }) {
       if (events.length === 0) return;
-      const args: (string | number)[] = [size, ttlMs];
+      const args: (string | number)[] = [size, ttlMs, fresh ? 1 : 0];
       for (const event of events) args.push(event.seq, `${event.seq}:${event.at}:${event.payload}`);
       await runner.run(MERGE_WINDOW, [keys.window(channel)], args);
     },

@@ -205,21 +205,26 @@ end
 return out
 `);
 
-/** KEYS window. ARGV size, ttlMs, then seq, member for each event (ascending, contiguous). */
+/** KEYS window. ARGV size, ttlMs, fresh (1 or 0), then seq, member for each event (ascending, contiguous). */
 export const MERGE_WINDOW = script("replay merge window", `
 local window = KEYS[1]
-local first, last = tonumber(ARGV[3]), tonumber(ARGV[#ARGV - 1])
+local fresh = ARGV[3] == '1'
+local first, last = tonumber(ARGV[4]), tonumber(ARGV[#ARGV - 1])
 local lowest = redis.call('ZRANGE', window, 0, 0, 'WITHSCORES')
 local floor, top, reset = 0, 0, false
 if not lowest[1] then
+  if not fresh then return 0 end
   reset = true
 else
   floor = tonumber(lowest[2]) - 1
   top = tonumber(redis.call('ZRANGE', window, -1, -1, 'WITHSCORES')[2])
-  if first - 1 > top then reset = true elseif last < floor then return 0 end
+  if first - 1 > top then
+    if not fresh then return 0 end
+    reset = true
+  elseif last < floor then return 0 end
 end
 if reset then redis.call('DEL', window) end
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local seq = tonumber(ARGV[i])
   if reset or seq <= floor or seq > top then redis.call('ZADD', window, ARGV[i], ARGV[i + 1]) end
 end

@@ -92,11 +92,13 @@ export interface ReplayWindow {
   readWindow(channel: string, after: number, limit: number, now: number, policy: ReplayPolicy): Promise<ReadResult | null>;
   /**
    * Adds contiguous events (ascending, no hole). When they touch or overlap the window, the
-   * window grows to cover both; when they start above its head (the window missed events), it
-   * restarts with them; when they end below it, nothing changes. Then it keeps the newest
-   * `size` events, and lives `ttlMs` from `now`.
+   * window grows to cover both. When they are `fresh` (an append, or a read that reached the
+   * head) a window that lacks the channel starts with them, and one they start above (it missed
+   * events) starts again with them; events that are not fresh never create or restart a window,
+   * since its head would then claim events it does not know of. Events ending below the window
+   * change nothing. Then it keeps the newest `size` events, and lives `ttlMs` from `now`.
    */
-  mergeWindow(channel: string, events: readonly StoredEvent[], size: number, now: number, ttlMs: number): Promise<void>;
+  mergeWindow(channel: string, events: readonly StoredEvent[], options: { size: number; now: number; ttlMs: number; fresh: boolean }): Promise<void>;
   /** Forgets the channel's window. */
   dropWindow(channel: string): Promise<void>;
 }

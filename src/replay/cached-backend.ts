@@ -113,9 +113,9 @@ export function cachedReplay(options: CachedReplayOptions): CachedReplay {
     return true;
   }
 
-  async function copy(channel: string, events: readonly StoredEvent[], now: number): Promise<void> {
+  async function copy(channel: string, events: readonly StoredEvent[], now: number, fresh: boolean): Promise<void> {
     if (!(await synced(channel))) return markUnsynced(channel);
-    if (!(await viaCache(() => window!.mergeWindow(channel, events, size, now, ttlMs)))) markUnsynced(channel);
+    if (!(await viaCache(() => window!.mergeWindow(channel, events, { size, now, ttlMs, fresh })))) markUnsynced(channel);
   }
 
   return {
@@ -128,7 +128,7 @@ export function cachedReplay(options: CachedReplayOptions): CachedReplay {
 
     async append(channel, payload, now, policy) {
       const stored = await durable.append(channel, payload, now, policy);
-      await copy(channel, [{ seq: stored.seq, at: stored.at, payload }], now);
+      await copy(channel, [{ seq: stored.seq, at: stored.at, payload }], now, true);
       return stored;
     },
 
@@ -139,8 +139,9 @@ export function cachedReplay(options: CachedReplayOptions): CachedReplay {
       }
       const result = await durable.read(channel, after, limit, now, policy);
       const last = result.events[result.events.length - 1];
-      // Only a read that reached the head may fill: a window claims to hold everything up to its head.
-      if (last && last.seq === result.head) await copy(channel, result.events, now);
+      // Only a read that reached the head may start a window (a window claims everything up to
+      // its head); any other grows one it touches, so older catch-ups come from the cache too.
+      if (last) await copy(channel, result.events, now, last.seq === result.head);
       return result;
     },
 

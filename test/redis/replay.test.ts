@@ -92,7 +92,7 @@ describe("redis replay backend", () => {
     for (const channel of channels) {
       await log.append(channel, 1);
       await log.heartbeat(channel, "m");
-      await backend.window.mergeWindow(channel, [{ seq: 1, at: Date.now(), payload: "1" }], 10, Date.now(), 60_000);
+      await backend.window.mergeWindow(channel, [{ seq: 1, at: Date.now(), payload: "1" }], { size: 10, now: Date.now(), ttlMs: 60_000, fresh: true });
     }
     const slots = new Set<number>();
     for (const channel of channels) {

@@ -197,6 +197,25 @@ describe("cachedReplay", () => {
     expect(durable.calls).toEqual([]);
   });
 
+  it("grows the window from an older catch-up, but never starts one from a read short of the head", async () => {
+    const cache = instrumented(memoryReplay());
+    const durable = instrumented(memoryReplay());
+    const log = createReplayLog({ backend: cachedReplay({ cache: cache.backend, durable: durable.backend, size: 100 }) });
+    for (let i = 1; i <= 10; i++) await log.append("room", i);
+    await cache.backend.window!.dropWindow("room");
+    // A page that stops short of the head: the window it would start would claim a head of 4.
+    expect(await log.since("room", 0, { limit: 3 })).toMatchObject({ gap: false, more: true });
+    durable.calls.length = 0;
+    await log.since("room", 8);
+    expect(durable.calls).toEqual(["read"]); // no window yet; this read reached the head and starts one (9, 10)
+    await log.since("room", 3, { limit: 3 }); // 4..7 does not touch it: nothing changes
+    await log.since("room", 5, { limit: 3 }); // 6..9 touches it: the window grows to 6..10
+    durable.calls.length = 0;
+    const grown = await log.since("room", 5);
+    expect(grown.gap === false && grown.events.map((e) => e.event)).toEqual([6, 7, 8, 9, 10]);
+    expect(durable.calls).toEqual([]);
+  });
+
   it("acknowledges an append only once the durable backend has it", async () => {
     const cache = instrumented(memoryReplay());
     const durable = instrumented(memoryReplay());
