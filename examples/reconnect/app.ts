@@ -4,7 +4,7 @@
  * URL). A tab that loses its connection comes back with its resume token and gets exactly what
  * it missed, in order, once; the server keeps no per-connection state to make that work.
  *
- *   GET  /            the page (page.ts)          GET  /app.js   its script
+ *   GET  /            the page (page.ts)          GET  /app.js, /app.css   its script and style
  *   POST /login       {"user"} -> {"user"}        POST /logout   204
  *   GET  /me          {"user"}                    POST /events   {"text"} -> {"seq"}
  *   POST /stream      {"member","token"?} -> text/event-stream; 409 {"reason"} for a refused token
@@ -22,7 +22,7 @@ import { sessionMiddleware, type SessionVariables } from "cloakroom/hono";
 import type { ReplayLog } from "cloakroom/replay";
 import { Hono, type MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
-import { renderPage, pageScript } from "./page.ts";
+import { pageScript, pageStyle, renderPage } from "./page.ts";
 
 export interface RoomEvent {
   from: string;
@@ -89,10 +89,11 @@ export function createReconnectApp(sessions: Sessions, log: ReplayLog<RoomEvent>
   });
 
   app.get("/", (c) => {
-    c.header("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; frame-ancestors 'none'");
+    c.header("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src data:; base-uri 'none'; frame-ancestors 'none'");
     return c.html(renderPage());
   });
   app.get("/app.js", (c) => c.body(pageScript, 200, { "content-type": "text/javascript; charset=utf-8" }));
+  app.get("/app.css", (c) => c.body(pageStyle, 200, { "content-type": "text/css; charset=utf-8" }));
 
   app.post("/login", session, async (c) => {
     const user = (await json(c.req.raw)).user;

@@ -12,9 +12,7 @@ export function renderPage(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cloakroom reconnect</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
-<style>body{font:15px/1.4 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-#events{list-style:none;padding:0}#events li{border-bottom:1px solid #ddd;padding:.3rem 0}
-#status{color:#555}.hidden{display:none}</style></head>
+<link rel="stylesheet" href="/app.css"></head>
 <body>
 <h1>Room</h1>
 <p id="status">starting</p>
@@ -27,6 +25,11 @@ export function renderPage(): string {
 <script src="/app.js"></script>
 </body></html>`;
 }
+
+export const pageStyle = `body{font:15px/1.4 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
+#events{list-style:none;padding:0}#events li{border-bottom:1px solid #ddd;padding:.3rem 0}
+#status{color:#555}.hidden{display:none}
+`;
 
 export const pageScript = `"use strict";
 const $ = (id) => document.getElementById(id);
