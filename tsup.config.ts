@@ -20,6 +20,7 @@ export const libraryEntries = {
   "adapters/upstash": "adapters/upstash/index.ts",
   "adapters/postgres": "adapters/postgres/index.ts",
   testing: "src/testing/index.ts",
+  replay: "src/replay/index.ts",
 };
 
 export default defineConfig({

@@ -23,6 +23,7 @@ export default defineConfig({
       { find: /^cloakroom\/adapters\/ioredis$/, replacement: here("./adapters/ioredis/index.ts") },
       { find: /^cloakroom\/adapters\/upstash$/, replacement: here("./adapters/upstash/index.ts") },
       { find: /^cloakroom\/testing$/, replacement: here("./src/testing/index.ts") },
+      { find: /^cloakroom\/replay$/, replacement: here("./src/replay/index.ts") },
     ],
   },
   test: {

@@ -45,9 +45,9 @@ import { openPostgres, planPostgres, type PostgresPlan } from "./postgres.ts";
 import { openRedis, planRedis, redisVariablesSet, type RedisPlan } from "./redis.ts";
 import { runtimeOf, type Runtime, type RuntimeKind } from "./runtime.ts";
 import { openUpstash, planUpstash, type UpstashPlan } from "./upstash.ts";
-import { configError, listOf, variable, type EnvLog, type EnvSource, type OpenedStore } from "./variables.ts";
+import { configError, listOf, variable, type EnvClients, type EnvLog, type EnvSource, type OpenedStore } from "./variables.ts";
 
-export type { EnvLog, EnvSource } from "./variables.ts";
+export type { EnvClients, EnvLog, EnvSource } from "./variables.ts";
 export type { RuntimeKind } from "./runtime.ts";
 
 export interface StoreFromEnvOptions {
@@ -85,6 +85,11 @@ export interface EnvStore {
   description: string;
   /** What the log line warned about (variables ignored, memory in production); one sentence each. */
   warnings: string[];
+  /**
+   * The clients opened for the store (none for memory), so a replay log can use the same servers
+   * (see examples/reconnect). `close()` closes them.
+   */
+  clients: EnvClients;
   /** Closes every client opened for the store. Call it on shutdown, after the last request. */
   close(): Promise<void>;
 }
@@ -183,7 +188,7 @@ function memory(env: EnvSource, runtime: Runtime): { opened: OpenedStore; warnin
     );
   }
   return {
-    opened: { store, description: `memory (${where} only: lost on restart, not shared between instances)`, close: () => store.close() },
+    opened: { store, clients: {}, description: `memory (${where} only: lost on restart, not shared between instances)`, close: () => store.close() },
     warnings,
   };
 }
@@ -221,7 +226,7 @@ export async function storeFromEnv(env: EnvSource, options: StoreFromEnvOptions 
     }
     description = `tiered: ${cache.description} as cache, ${durable.description} as store of record`;
     const both = [cache, durable];
-    opened = { store, description, close: async () => void (await Promise.all(both.map((part) => part.close()))) };
+    opened = { store, clients: { ...cache.clients, ...durable.clients }, description, close: async () => void (await Promise.all(both.map((part) => part.close()))) };
   } else if (chosen.cache) {
     opened = await openCache(chosen.cache, env, "alone", chosen.keyPrefix, log);
     description = opened.description;
@@ -246,5 +251,5 @@ export async function storeFromEnv(env: EnvSource, options: StoreFromEnvOptions 
 
   log(`cloakroom: sessions in ${description}${warnings.length > 0 ? `. ${warnings.join(" ")}` : ""}`, warnings.length > 0 ? "warn" : "info");
   let closing: Promise<void> | undefined;
-  return { store: opened.store, description, warnings, close: () => (closing ??= opened.close()) };
+  return { store: opened.store, description, warnings, clients: opened.clients, close: () => (closing ??= opened.close()) };
 }

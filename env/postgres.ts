@@ -63,7 +63,7 @@ async function migrated(query: QueryFunction, plan: PostgresPlan, migrate: boole
       );
     }
   }
-  return { store, description: plan.description, close };
+  return { store, clients: { query }, description: plan.description, close };
 }
 
 interface PgModule {

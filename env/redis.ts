@@ -158,6 +158,7 @@ export async function openRedis(plan: RedisPlan, options: OpenRedisOptions): Pro
   });
   return {
     store,
+    clients: { redis: client },
     description: plan.description,
     // Called once the application has finished its requests: nothing is left to wait for.
     close: async () => {

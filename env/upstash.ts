@@ -67,5 +67,5 @@ export async function openUpstash(
   );
   const store = upstashStore({ client, ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}) });
   // Over HTTP there is no connection to close.
-  return { store, description: plan.description, close: async () => {} };
+  return { store, clients: { upstash: client }, description: plan.description, close: async () => {} };
 }

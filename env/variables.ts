@@ -7,6 +7,9 @@
  * @module
  */
 import { SessionError } from "../src/errors.ts";
+import type { Cluster, Redis } from "ioredis";
+import type { QueryFunction } from "../adapters/postgres/drivers.ts";
+import type { UpstashClient } from "../adapters/upstash/script-runner.ts";
 import type { SessionStore } from "../src/store.ts";
 
 /** `process.env`, or a Worker's `env`: only the string values are read. */
@@ -15,9 +18,24 @@ export type EnvSource = Readonly<Record<string, unknown>>;
 /** Where a log line goes; `level` is "warn" when the line holds a warning. */
 export type EnvLog = (line: string, level: "info" | "warn") => void;
 
+/**
+ * The clients opened for the store, for other parts built on the same servers (a replay log:
+ * `redisReplay({ client: clients.redis })`, `postgresReplay({ query: clients.query })`). Owned
+ * by the store's `close()`: do not close them yourself.
+ */
+export interface EnvClients {
+  /** ioredis `Redis` or `Cluster` (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES). */
+  redis?: Redis | Cluster;
+  /** @upstash/redis client (UPSTASH_REDIS_REST_URL). */
+  upstash?: UpstashClient;
+  /** The Postgres query function (DATABASE_URL), schema of the session store migrated. */
+  query?: QueryFunction;
+}
+
 /** A store opened from the environment, with what was opened for it. */
 export interface OpenedStore {
   store: SessionStore;
+  clients: EnvClients;
   /** Where the sessions live, without a secret: for example `Redis at 10.0.0.5:6379 (REDIS_URL)`. */
   description: string;
   /** Closes the clients opened for the store (the adapters never close a client). */

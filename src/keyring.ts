@@ -27,6 +27,8 @@ export interface RingKey {
   /** Epoch ms, or `Infinity` when the key has no end. */
   readonly notAfter: number;
   readonly ticketKey: Promise<CryptoKey>;
+  /** The secret imported for HKDF, so another purpose can derive its own key (`purposeKey`). */
+  readonly baseKey: Promise<CryptoKey>;
   /**
    * An HMAC-SHA-256 key for one more purpose (device-bound sessions' challenges and bound
    * cookies), derived with its own HKDF label on first use and kept: a key never serves two.
@@ -45,6 +47,13 @@ const keygenHint = "Make one with: npx cloakroom keygen";
 /** HKDF labels: one derived key per purpose, so a key never serves two algorithms. */
 const HKDF_SALT = new TextEncoder().encode("cloakroom");
 const TICKET_INFO = new TextEncoder().encode("cloakroom/v1/ticket A256GCM");
+const PURPOSE_INFO = {
+  /** Resume tokens of the replay log (src/replay/): never opened as a ticket, nor a ticket as one. */
+  resume: new TextEncoder().encode("cloakroom/v1/resume A256GCM"),
+} as const;
+
+/** A purpose other than tickets that has a key of its own. */
+export type KeyPurpose = keyof typeof PURPOSE_INFO;
 
 /**
  * Parses `"id:secret,id:secret@2026-12-01T00:00:00Z"`. Errors name the entry by position and
@@ -123,26 +132,45 @@ function decodeSecret(secret: unknown, label: string): Uint8Array {
   return bytes;
 }
 
-async function deriveTicketKey(secret: Uint8Array): Promise<CryptoKey> {
-  const base = await crypto.subtle.importKey("raw", secret as BufferSource, "HKDF", false, ["deriveKey"]);
+function importBase(secret: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", secret as BufferSource, "HKDF", false, ["deriveKey"]);
+}
+
+async function deriveAesKey(base: Promise<CryptoKey>, info: Uint8Array): Promise<CryptoKey> {
   return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: TICKET_INFO },
-    base,
+    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: info as BufferSource },
+    await base,
     { name: "AES-GCM", length: 256 },
     false,
     ["encrypt", "decrypt"],
   );
 }
 
-async function deriveHmacKey(secret: Uint8Array, purpose: HmacPurpose): Promise<CryptoKey> {
-  const base = await crypto.subtle.importKey("raw", secret as BufferSource, "HKDF", false, ["deriveKey"]);
+async function deriveHmacKey(base: Promise<CryptoKey>, purpose: HmacPurpose): Promise<CryptoKey> {
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: new TextEncoder().encode(`cloakroom/v1/${purpose} HS256`) },
-    base,
+    await base,
     { name: "HMAC", hash: "SHA-256", length: 256 },
     false,
     ["sign", "verify"],
   );
+}
+
+const purposeKeys = new WeakMap<RingKey, Map<KeyPurpose, Promise<CryptoKey>>>();
+
+/**
+ * The AES-GCM key of `purpose` for a ring key, derived on first use and kept: HKDF with a label
+ * of its own, so a key never serves two purposes (a ticket does not open as a resume token).
+ *
+ * @example
+ * const key = await purposeKey(keyring.sealingKey(Date.now())!, "resume");
+ */
+export function purposeKey(key: RingKey, purpose: KeyPurpose): Promise<CryptoKey> {
+  let byPurpose = purposeKeys.get(key);
+  if (!byPurpose) purposeKeys.set(key, (byPurpose = new Map()));
+  let derived = byPurpose.get(purpose);
+  if (!derived) byPurpose.set(purpose, (derived = deriveAesKey(key.baseKey, PURPOSE_INFO[purpose])));
+  return derived;
 }
 
 export class Keyring {
@@ -172,18 +200,19 @@ export class Keyring {
           `${label} appears twice; key ids must be unique and never reused.`,
         );
       }
-      const secret = decodeSecret(key.secret, label);
-      const ticketKey = deriveTicketKey(secret);
+      const baseKey = importBase(decodeSecret(key.secret, label));
+      const ticketKey = deriveAesKey(baseKey, TICKET_INFO);
       // Derivation of valid bytes does not fail; if a runtime lacks HKDF, the error surfaces
       // on first use instead of as an unhandled rejection at start-up.
+      baseKey.catch(() => {});
       ticketKey.catch(() => {});
       const hmacKeys = new Map<HmacPurpose, Promise<CryptoKey>>();
       const hmacKey = (purpose: HmacPurpose) => {
         let derived = hmacKeys.get(purpose);
-        if (!derived) hmacKeys.set(purpose, (derived = deriveHmacKey(secret, purpose)));
+        if (!derived) hmacKeys.set(purpose, (derived = deriveHmacKey(baseKey, purpose)));
         return derived;
       };
-      const ringKey: RingKey = { id: key.id, notAfter: toEpoch(key.notAfter, label), ticketKey, hmacKey };
+      const ringKey: RingKey = { id: key.id, notAfter: toEpoch(key.notAfter, label), ticketKey, baseKey, hmacKey };
       this.#byId.set(key.id, ringKey);
       return ringKey;
     });

@@ -12,6 +12,7 @@ import { createContext } from "./context.ts";
 import type { CookieSource } from "./cookie.ts";
 import { createDeviceBound, type DeviceBound } from "./dbsc/index.ts";
 import { probeHealth, type HealthReport } from "./health.ts";
+import { attachContext } from "./manager-context.ts";
 import type { SessionsOptions } from "./options.ts";
 import { readSession, type ReadOptions } from "./read.ts";
 import type { Session } from "./session.ts";
@@ -74,7 +75,7 @@ export function createSessions<Data extends object = Record<string, unknown>>(
 ): Sessions<Data> {
   const ctx = createContext(options);
   const dbsc = ctx.config.deviceBound ? createDeviceBound(ctx, ctx.config.deviceBound) : undefined;
-  return {
+  const sessions: Sessions<Data> = {
     // With device-bound sessions on, the read also says what the request shows of the binding.
     read: dbsc
       ? (source, options) => readSession<Data>(ctx, source, options).then((session) => dbsc.attach(session, source))
@@ -93,4 +94,7 @@ export function createSessions<Data extends object = Record<string, unknown>>(
     deviceBound: dbsc?.api,
     store: ctx.store,
   };
+  // The replay log seals resume tokens with this manager's keyring (src/replay/).
+  attachContext(sessions, ctx);
+  return sessions;
 }

@@ -128,3 +128,5 @@ export function ioredisStore(options: IoredisStoreOptions): IoredisStore {
 
   return { ...base, health };
 }
+
+export { redisReplay, type IoredisReplayOptions, type RedisReplay, type RedisReplayOptions } from "./replay.ts";

@@ -290,3 +290,5 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
   };
 }
+
+export { memoryReplay, type MemoryReplay } from "./replay.ts";

@@ -310,3 +310,5 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
   };
 }
+
+export { postgresReplay, replaySchemaSql, DEFAULT_REPLAY_TABLE, type PostgresReplay, type PostgresReplayOptions } from "./replay.ts";

@@ -60,3 +60,5 @@ export function upstashStore(options: UpstashStoreOptions): UpstashStore {
   }
   return redisSessionStore(upstashRunner(client), { ...rest, name: "upstash" });
 }
+
+export { redisReplay, type UpstashReplayOptions, type RedisReplay, type RedisReplayOptions } from "./replay.ts";

@@ -13,3 +13,5 @@
 export { storeConformance } from "./store-conformance.ts";
 export { testHandle, testRecord } from "./fixtures.ts";
 export type { Capabilities, ConformanceBackend, ConformanceTarget } from "./suite.ts";
+export { replayConformance } from "./replay-conformance.ts";
+export type { ReplayConformanceTarget, ReplayDirect } from "./replay-suite.ts";

@@ -19,6 +19,9 @@ import { harnessClient, sleep, startStandaloneRedis, uniqueKeyPrefix, waitFor, t
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 import { keysUnder } from "../support/redis-backend.ts";
 import { testHandle } from "cloakroom/testing";
+import { redisReplay } from "../../adapters/ioredis/index.ts";
+import { postgresReplay } from "../../adapters/postgres/index.ts";
+import { cachedReplay, createReplayLog } from "../../src/replay/index.ts";
 
 const REDIS_PASSWORD = "redis-pw-7f3a9c";
 const PG_PASSWORD = "pg-pw-41be02";
@@ -240,6 +243,18 @@ describe("storeFromEnv: one store per environment", () => {
     const { choice } = await open({ ...upstashEnv(), DATABASE_URL: databaseUrl, REDIS_KEY_PREFIX: uniqueKeyPrefix("env-up") });
     expect(choice.store.name).toBe("tiered(upstash+postgres)");
     await works(choice, "ulla");
+  });
+
+  it("hands out the clients it opened, so a replay log runs on the same servers", async () => {
+    expect((await open({})).choice.clients).toEqual({});
+    const { choice } = await open({ REDIS_URL: redisUrl(), DATABASE_URL: databaseUrl, REDIS_KEY_PREFIX: uniqueKeyPrefix("env-replay") });
+    const { redis: client, query } = choice.clients;
+    const durable = postgresReplay({ query: query!, table: `${schema}.replay` });
+    await durable.migrate();
+    const log = createReplayLog({ backend: cachedReplay({ cache: redisReplay({ client: client!, keyPrefix: uniqueKeyPrefix("env-replay") }), durable }) });
+    expect(await log.append("room", "hello")).toEqual({ seq: 1 });
+    expect(await log.since("room", 0)).toMatchObject({ gap: false, events: [{ seq: 1, event: "hello" }] });
+    expect(Object.keys((await open(upstashEnv())).choice.clients)).toEqual(["upstash"]);
   });
 
   it("passes onEvent and the tiered settings on to the tiered store", async () => {

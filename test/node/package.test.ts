@@ -55,7 +55,7 @@ afterAll(() => {
 describe("package.json", () => {
   it("exports exactly the tsup library entries, each with types and an ESM default", () => {
     const subpath = (entry: string) => (entry === "index" ? "." : `./${entry}`);
-    expect(Object.keys(pkg.exports)).toEqual([".", "./hono", "./express", "./express-session", "./otel", "./next", "./env", "./adapters/memory", "./adapters/ioredis", "./adapters/upstash", "./adapters/postgres", "./testing"]);
+    expect(Object.keys(pkg.exports)).toEqual([".", "./hono", "./express", "./express-session", "./otel", "./next", "./env", "./adapters/memory", "./adapters/ioredis", "./adapters/upstash", "./adapters/postgres", "./testing", "./replay"]);
     expect(Object.keys(libraryEntries).map(subpath)).toEqual(Object.keys(pkg.exports));
     for (const entry of Object.keys(libraryEntries)) {
       expect(pkg.exports[subpath(entry)], subpath(entry)).toEqual({ types: `./dist/${entry}.d.ts`, default: `./dist/${entry}.js` });
@@ -108,6 +108,25 @@ describe("the packed tarball", () => {
     const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: join(work, "consumer"), encoding: "utf8" });
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.stdout)).toEqual({ types: Array(5).fill("function"), visits: 1, sharedErrorClass: true });
+  });
+
+  it("imports cloakroom/replay, whose resume tokens use a manager made by the main entry", () => {
+    const script = `
+      const core = await import("cloakroom");
+      const { createReplayLog } = await import("cloakroom/replay");
+      const { memoryStore, memoryReplay } = await import("cloakroom/adapters/memory");
+      const sessions = core.createSessions({ store: memoryStore(), keys: core.generateKey("k1") });
+      const session = await sessions.read(null);
+      session.set("n", 1);
+      await sessions.commit(session);
+      const log = createReplayLog({ backend: memoryReplay(), sessions });
+      await log.append("room", "hi");
+      const token = await log.issueResumeToken(session, "room", 0);
+      const resumed = await log.resume(token, session);
+      console.log(JSON.stringify({ resumed, events: (await log.since(resumed.channel, resumed.seq)).events.map((e) => e.event) }));`;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: join(work, "consumer"), encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toEqual({ resumed: { ok: true, channel: "room", seq: 0 }, events: ["hi"] });
   });
 
   it("imports the ioredis adapter through its subpath, with ioredis as the consumer's own peer", () => {
@@ -191,9 +210,10 @@ describe("cloakroom/testing, as a third party uses it", () => {
   // memory store passes; a store whose write ignores the expected version fails, so the suite
   // can fail.
   const consumerTest = `
-    import { storeConformance } from "cloakroom/testing";
-    import { memoryStore } from "cloakroom/adapters/memory";
+    import { replayConformance, storeConformance } from "cloakroom/testing";
+    import { memoryReplay, memoryStore } from "cloakroom/adapters/memory";
     storeConformance("memory, by factory", () => memoryStore());
+    replayConformance("memory replay", () => memoryReplay());
     const careless = () => {
       const store = memoryStore();
       const write = store.write.bind(store);
@@ -212,6 +232,9 @@ describe("cloakroom/testing, as a third party uses it", () => {
     const byStore = (name: string) => tests.filter((t) => t.fullName.startsWith(`store conformance: ${name} `));
     expect(byStore("memory, by factory").length).toBeGreaterThan(25);
     expect(byStore("memory, by factory").filter((t) => t.status !== "passed")).toEqual([]);
+    const replay = tests.filter((t) => t.fullName.startsWith("replay conformance: memory replay "));
+    expect(replay.length).toBeGreaterThan(15);
+    expect(replay.filter((t) => t.status !== "passed")).toEqual([]);
     expect(byStore("careless").filter((t) => t.status === "failed").map((t) => t.fullName)).toContain(
       "store conformance: careless read and write compare-and-set: writes on the expected version, refuses a stale one",
     );
