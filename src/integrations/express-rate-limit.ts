@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { SessionError } from "../errors.ts";
-import { rateLimit, type RateLimitOptions, type RateLimitResult } from "../rate-limit.ts";
+import type { RateLimitOptions } from "../rate-limit.ts";
+import { rateLimitDecider } from "./rate-limit-decision.ts";
 import type { NextFunction, NodeRequest, NodeResponse } from "./express-response.ts";
 
 export interface RateLimitMiddlewareOptions<Req extends NodeRequest = NodeRequest> extends RateLimitOptions {
@@ -17,10 +17,6 @@ export interface RateLimitMiddlewareOptions<Req extends NodeRequest = NodeReques
   key: (req: Req) => string | readonly string[] | null | Promise<string | readonly string[] | null>;
   /** @default "fail-closed" */
   onStoreError?: "fail-closed" | "anonymous";
-}
-
-function tightest(results: RateLimitResult[]): RateLimitResult {
-  return results.reduce((a, b) => (!b.allowed && a.allowed) || b.remaining < a.remaining ? b : a);
 }
 
 function json(res: NodeResponse, status: number, body: object, headers: Record<string, string>): void {
@@ -37,37 +33,12 @@ function json(res: NodeResponse, status: number, body: object, headers: Record<s
 export function rateLimitMiddleware<Req extends NodeRequest = NodeRequest>(
   options: RateLimitMiddlewareOptions<Req>,
 ): (req: Req, res: NodeResponse, next: NextFunction) => void {
-  const { key, onStoreError = "fail-closed", ...limitOptions } = options;
-  if (typeof key !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "rateLimitMiddleware needs key: (req) => string | string[], for example the client's address.");
-  }
-  if (onStoreError !== "fail-closed" && onStoreError !== "anonymous") {
-    throw new SessionError("ERR_SESSION_CONFIG", `rateLimitMiddleware onStoreError must be "fail-closed" or "anonymous"; got ${String(onStoreError)}.`);
-  }
-  const limiter = rateLimit(limitOptions);
-
+  const decide = rateLimitDecider(options, "(req)");
   const count = async (req: Req, res: NodeResponse, next: NextFunction) => {
-    const found = await key(req);
-    const keys = found === null ? [] : typeof found === "string" ? [found] : [...found];
-    if (keys.length === 0) return next();
-    let results: RateLimitResult[];
-    try {
-      results = await Promise.all(keys.map((k) => limiter.check(k)));
-    } catch (error) {
-      if (!(error instanceof SessionError) || error.code !== "ERR_SESSION_STORE") throw error;
-      if (onStoreError === "anonymous") return next();
-      return json(res, 503, { error: "The rate limit store is unavailable; try again shortly." }, { "retry-after": "1" });
-    }
-    const result = tightest(results);
-    const headers = {
-      "ratelimit-limit": String(result.limit),
-      "ratelimit-remaining": String(result.remaining),
-      "ratelimit-reset": String(result.retryAfter),
-    };
-    if (!result.allowed) {
-      return json(res, 429, { error: `Too many requests; try again in ${result.retryAfter} s.` }, { ...headers, "retry-after": String(result.retryAfter) });
-    }
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    const decision = await decide(await options.key(req));
+    if (decision.kind === "pass") return next();
+    if (decision.kind !== "allowed") return json(res, decision.status, decision.body, decision.headers);
+    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
     next();
   };
 

@@ -30,6 +30,7 @@ import { SessionError } from "../errors.ts";
 import type { Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
 import { holdUntilCommitted, type NextFunction, type NodeRequest, type NodeResponse } from "./express-response.ts";
+import { checkManager, resolvePolicy } from "./binding-policy.ts";
 import { sessionCacheControl } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 
@@ -73,7 +74,6 @@ export interface SessionMiddlewareOptions {
 
 type Middleware = (req: NodeRequest, res: NodeResponse, next: NextFunction) => void;
 
-const KNOWN_OPTIONS = new Set(["onStoreError", "onUnavailable"]);
 
 /** The default answer: the same 503 as every other binding (unavailable.ts). */
 async function sendUnavailable(_req: NodeRequest, res: NodeResponse): Promise<void> {
@@ -96,24 +96,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   sessions: Sessions<Data>,
   options: SessionMiddlewareOptions = {},
 ): Middleware {
-  const candidate = sessions as Partial<Sessions> | undefined;
-  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commitCookies !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "sessionMiddleware needs the manager returned by createSessions().");
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new SessionError("ERR_SESSION_CONFIG", `unknown sessionMiddleware option ${key}; the options are onStoreError and onUnavailable.`);
-    }
-  }
-  const policy = options.onStoreError ?? "fail-closed";
-  if (policy !== "fail-closed" && policy !== "anonymous") {
-    throw new SessionError("ERR_SESSION_CONFIG", `sessionMiddleware onStoreError must be "fail-closed" or "anonymous"; got ${String(policy)}.`);
-  }
-  if (options.onUnavailable !== undefined && typeof options.onUnavailable !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "sessionMiddleware onUnavailable must be a function (req, res, error) => void that writes the answer.");
-  }
+  checkManager(sessions, "sessionMiddleware");
+  const readOptions = resolvePolicy(options, "sessionMiddleware", "(req, res, error) => void that writes the answer");
   const unavailable = options.onUnavailable ?? sendUnavailable;
-  const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
 
   const answerUnavailable = (req: NodeRequest, res: NodeResponse, next: NextFunction, error: SessionError) => {
     Promise.resolve()

@@ -15,6 +15,7 @@
  * @module
  */
 import { SessionError } from "../errors.ts";
+import { checkManager, resolvePolicy } from "./binding-policy.ts";
 import { sessionCacheControl } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { Sessions } from "../manager.ts";
@@ -55,18 +56,12 @@ export function withSession<Data extends object = Record<string, unknown>, Extra
   handler: (request: Request, session: Session<Data>, ...extra: Extra) => Response | Promise<Response>,
   options: WithSessionOptions = {},
 ): (request: Request, ...extra: Extra) => Promise<Response> {
-  if (!sessions || typeof sessions.read !== "function" || typeof sessions.commitCookies !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "withSession needs the manager returned by createSessions().");
-  }
+  checkManager(sessions, "withSession");
   if (typeof handler !== "function") {
     throw new SessionError("ERR_SESSION_CONFIG", "withSession needs a handler (request, session) => Response.");
   }
-  const policy = options.onStoreError ?? "fail-closed";
-  if (policy !== "fail-closed" && policy !== "anonymous") {
-    throw new SessionError("ERR_SESSION_CONFIG", `withSession onStoreError must be "fail-closed" or "anonymous"; got ${String(policy)}.`);
-  }
+  const readOptions = resolvePolicy(options, "withSession", "(request, error) => Response");
   const unavailable = options.onUnavailable ?? unavailableResponse;
-  const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
 
   const dbsc = sessions.deviceBound;
   return async (request, ...extra) => {

@@ -16,6 +16,7 @@
  */
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { SessionError } from "../errors.ts";
+import { checkManager, resolvePolicy } from "./binding-policy.ts";
 import { sessionCacheControl } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { Sessions } from "../manager.ts";
@@ -49,16 +50,9 @@ export interface SessionMiddlewareOptions {
   onUnavailable?: (c: Context, error: SessionError) => Response | Promise<Response>;
 }
 
-const KNOWN_OPTIONS = new Set(["onStoreError", "onUnavailable"]);
 
 
 
-function checkSessions(sessions: unknown, name: string): void {
-  const candidate = sessions as Partial<Sessions> | undefined;
-  if (!candidate || typeof candidate.read !== "function" || typeof candidate.commitCookies !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", `${name} needs the manager returned by createSessions().`);
-  }
-}
 
 /**
  * @param sessions the manager from `createSessions`
@@ -67,21 +61,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   sessions: Sessions<Data>,
   options: SessionMiddlewareOptions = {},
 ): MiddlewareHandler<SessionEnv<Data>> {
-  checkSessions(sessions, "sessionMiddleware");
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new SessionError("ERR_SESSION_CONFIG", `unknown sessionMiddleware option ${key}; the options are onStoreError and onUnavailable.`);
-    }
-  }
-  const policy = options.onStoreError ?? "fail-closed";
-  if (policy !== "fail-closed" && policy !== "anonymous") {
-    throw new SessionError("ERR_SESSION_CONFIG", `sessionMiddleware onStoreError must be "fail-closed" or "anonymous"; got ${String(policy)}.`);
-  }
-  if (options.onUnavailable !== undefined && typeof options.onUnavailable !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "sessionMiddleware onUnavailable must be a function (c, error) => Response.");
-  }
+  checkManager(sessions, "sessionMiddleware");
+  const readOptions = resolvePolicy(options, "sessionMiddleware", "(c, error) => Response");
   const unavailable = options.onUnavailable ?? unavailableResponse;
-  const readOptions = { onStoreError: policy === "anonymous" ? "anonymous" : "throw" } as const;
 
   const dbsc = sessions.deviceBound;
   return async (c, next) => {
