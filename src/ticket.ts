@@ -48,9 +48,11 @@ export type OpenedTicket =
   | { ok: true; claims: TicketClaims; key: RingKey }
   | { ok: false; reason: InvalidReason };
 
-const SEGMENT = /^[A-Za-z0-9_-]*$/;
+/** A base64url segment of a compact JWE. */
+export const SEGMENT = /^[A-Za-z0-9_-]*$/;
 const ALLOWED_HEADER = new Set(["alg", "enc", "kid"]);
-const DECRYPT_OPTIONS: DecryptOptions = {
+/** Every JWE cloakroom opens (tickets, resume tokens): `dir` + `A256GCM` pinned, no compression. */
+export const DECRYPT_OPTIONS: DecryptOptions = {
   keyManagementAlgorithms: ["dir"],
   contentEncryptionAlgorithms: ["A256GCM"],
   maxDecompressedLength: 0,

@@ -10,9 +10,10 @@
  *
  * @module
  */
-import { base64url, CompactEncrypt, compactDecrypt, decodeProtectedHeader, type DecryptOptions } from "jose";
+import { base64url, CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
 import { purposeKey, type Keyring, type RingKey } from "../keyring.ts";
 import { isHandle } from "../session-id.ts";
+import { DECRYPT_OPTIONS, SEGMENT } from "../ticket.ts";
 
 export interface ResumeClaims {
   handle: string;
@@ -26,12 +27,6 @@ export type OpenedResumeToken = { ok: true; claims: ResumeClaims } | { ok: false
 
 /** Far above any real token (a 200-character channel gives about 450 characters). */
 export const MAX_TOKEN_LENGTH = 2048;
-const SEGMENT = /^[A-Za-z0-9_-]*$/;
-const DECRYPT_OPTIONS: DecryptOptions = {
-  keyManagementAlgorithms: ["dir"],
-  contentEncryptionAlgorithms: ["A256GCM"],
-  maxDecompressedLength: 0,
-};
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
