@@ -20,7 +20,7 @@ import type { Context } from "../context.ts";
 import { commitSession } from "../commit.ts";
 import { readSession } from "../read.ts";
 import { isSessionRecord } from "../record.ts";
-import { followRetired } from "../renewal.ts";
+import { followRetired } from "../retired-chain.ts";
 import { sessionState, type SessionState } from "../session.ts";
 import { deviceOf, encodeDevice, type DeviceBinding } from "./device.ts";
 import type { ResolvedDeviceBound } from "./options.ts";

@@ -1,7 +1,8 @@
 /**
  * `renew`: rotating ids with reuse detection, on the memory store with a manual clock (no
  * sleeping). Parallel requests across a renewal trip nothing and lose nothing; a replay after
- * the grace raises `ticket-reused`; the normal path costs no extra store call.
+ * the grace raises `ticket-reused`; the normal path costs no extra store call. A chain of
+ * retired ids is never followed into another user's session.
  */
 import { describe, expect, it } from "vitest";
 import type { SessionEvent } from "../../src/index.ts";
@@ -110,8 +111,8 @@ describe("renew: rotating ids", () => {
     expect(await sessions.listUser("ann")).toEqual([]);
   });
 
-  it("treats an id retired by regenerate the same way", async () => {
-    const { sessions, clock, events } = setup<Data>({ renew });
+  it("treats an id retired by regenerate the same way, but never follows it to another user", async () => {
+    const { sessions, clock, events } = setup<Data>({ renew: { ...renew, onReuse: "revoke" } });
     const anonymous = await sessions.read(null);
     anonymous.set("theme", "dark");
     const before = cookieFrom(await sessions.commit(anonymous));
@@ -122,10 +123,87 @@ describe("renew: rotating ids", () => {
     expect([inFlight.userId, inFlight.invalidReason]).toEqual([null, "not-found"]);
     expect(ofType(events, "ticket-reused")).toEqual([]);
     clock.advance(3_000);
+    // After it: reuse, but the sign-in left the anonymous session no successor, so bob's is
+    // neither named nor ended (whoever planted the id could otherwise sign bob out).
     const replay = await sessions.read(before);
     expect(replay.invalidReason).toBe("reused");
-    expect(ofType(events, "ticket-reused")[0]).toMatchObject({ live: true, userId: null });
+    expect(ofType(events, "ticket-reused")).toEqual([
+      { type: "ticket-reused", handle: expect.any(String), successor: null, live: false, userId: null, revoked: false },
+    ]);
     expect((await sessions.read(signedIn)).userId).toBe("bob");
+
+    // A regenerate that keeps the user (a privilege change) is followed: a copy from before it is still ann's.
+    const stolen = await signIn(sessions, "ann");
+    const current = await sessions.read(stolen);
+    current.regenerate();
+    const elevated = cookieFrom(await sessions.commit(current));
+    clock.advance(6_000);
+    expect((await sessions.read(stolen)).invalidReason).toBe("reused");
+    expect(ofType(events, "ticket-reused")[1]).toMatchObject({ successor: current.handle, live: true, userId: "ann", revoked: true });
+    expect((await sessions.read(elevated)).userId).toBeNull();
+  });
+
+  it("does not serve a planted id from the session the victim signs into right after its renewal", async () => {
+    const { sessions, clock } = setup<Data>({ renew: { every: 60, grace: 30 } });
+    // The attacker's anonymous session O, planted in the victim's browser.
+    const planted = await sessions.read(null);
+    planted.set("theme", "attacker");
+    const o = cookieFrom(await sessions.commit(planted));
+    clock.advance(61_000);
+    const visit = await sessions.read(o); // the victim's first page renews O -> S
+    const s = cookieFrom(await sessions.commit(visit));
+    clock.advance(10_000);
+    const login = await sessions.read(s); // the victim signs in: S -> S2
+    login.userId = "ann";
+    const signedIn = cookieFrom(await sessions.commit(login));
+    clock.advance(5_000);
+    // Still inside the renewal's grace, the attacker sends O: not ann's session, and nothing it writes gets there.
+    const attacker = await sessions.read(o);
+    expect([attacker.userId, attacker.invalidReason]).toEqual([null, "not-found"]);
+    attacker.set("theme", "pwned");
+    await sessions.commit(attacker);
+    const victim = await sessions.read(signedIn);
+    expect([victim.userId, victim.get("theme")]).toEqual(["ann", "attacker"]);
+  });
+
+  it("does not let an old ticket of a user who signed out end the next user's session", async () => {
+    const { sessions, clock, events } = setup<Data>({ renew: { ...renew, onReuse: "revoke" } });
+    const old = await signIn(sessions, "ann");
+    clock.advance(61_000);
+    const renewed = cookieFrom(await sessions.commit(await sessions.read(old)));
+    const leaving = await sessions.read(renewed);
+    const annSession = leaving.handle;
+    leaving.userId = null; // ann signs out: a new anonymous id
+    const anonymous = cookieFrom(await sessions.commit(leaving));
+    const bob = await signIn(sessions, "bob", anonymous); // bob signs in on the same device
+    clock.advance(10_000);
+    expect((await sessions.read(old)).invalidReason).toBe("reused");
+    expect(ofType(events, "ticket-reused")).toEqual([
+      { type: "ticket-reused", handle: expect.any(String), successor: annSession, live: false, userId: "ann", revoked: false },
+    ]);
+    expect((await sessions.read(bob)).userId).toBe("bob");
+    expect(await sessions.listUser("bob")).toHaveLength(1);
+  });
+
+  it("drops a write in flight across a sign-in or a sign-out instead of writing it into the session after it", async () => {
+    const { sessions } = setup<Data>({ renew });
+    const visitor = await sessions.read(null);
+    visitor.set("count", 1);
+    const anonymous = cookieFrom(await sessions.commit(visitor));
+    const [login, stale] = await Promise.all([sessions.read(anonymous), sessions.read(anonymous)]);
+    login!.userId = "ann";
+    const ann = cookieFrom(await sessions.commit(login!));
+    stale!.set("theme", "from-before-sign-in");
+    expect(await sessions.commit(stale!)).toBeNull();
+    expect((await sessions.read(ann)).toJSON()).toEqual({ count: 1 });
+
+    const [logout, inFlight] = await Promise.all([sessions.read(ann), sessions.read(ann)]);
+    logout!.userId = null;
+    const signedOut = cookieFrom(await sessions.commit(logout!));
+    inFlight!.set("theme", "ann-private");
+    expect(await sessions.commit(inFlight!)).toBeNull();
+    const after = await sessions.read(signedOut);
+    expect([after.userId, after.get("theme")]).toEqual([null, undefined]);
   });
 
   it("keeps markers out of listUser and ends them with revokeUser", async () => {
