@@ -13,6 +13,7 @@ import { renewIfDue, retiredMarker } from "./renewal.ts";
 import { followRetired } from "./retired-chain.ts";
 import { FLASH_KEY, replay, sessionState, type Session, type SessionState } from "./session.ts";
 import { handleOf, newSessionId, tagOf, userTag } from "./session-id.ts";
+import { deleteSession } from "./sign-out.ts";
 import type { SessionRecord } from "./store.ts";
 import { deepFreeze, sealTicket, type Snapshot, type TicketClaims } from "./ticket.ts";
 
@@ -239,11 +240,7 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   }
 
   if (state.destroy) {
-    const handle = state.record ? state.handle : undefined;
-    if (handle) {
-      await ctx.storeCall("delete", () => store.delete(handle));
-      emit?.({ type: "destroyed", handle });
-    }
+    await deleteSession(ctx, state, now);
     const clear = state.hadCookie;
     forget(ctx, state);
     return clear ? clearingCookie(config.cookie) : null;

@@ -2,7 +2,8 @@
  * `renew`: rotating ids with reuse detection, on the memory store with a manual clock (no
  * sleeping). Parallel requests across a renewal trip nothing and lose nothing; a replay after
  * the grace raises `ticket-reused`; the normal path costs no extra store call. A chain of
- * retired ids is never followed into another user's session.
+ * retired ids is never followed into another user's session, and a sign-out racing a renewal
+ * ends the renewed session too.
  */
 import { describe, expect, it } from "vitest";
 import type { SessionEvent } from "../../src/index.ts";
@@ -183,6 +184,29 @@ describe("renew: rotating ids", () => {
     ]);
     expect((await sessions.read(bob)).userId).toBe("bob");
     expect(await sessions.listUser("bob")).toHaveLength(1);
+  });
+
+  it("ends the renewed session when a sign-out was in flight during the renewal, at one more store call per sign-out", async () => {
+    const { sessions, store, clock } = setup<Data>({ renew });
+    const cookie = await signIn(sessions, "ann");
+    clock.advance(61_000);
+    const [page, logout] = await Promise.all([sessions.read(cookie), sessions.read(cookie)]);
+    const renewed = cookieFrom(await sessions.commit(page!)); // the old id is a marker now
+    logout!.destroy();
+    expect(await sessions.commit(logout!)).toMatch(/^__Host-session=; Max-Age=0/);
+    // The page's response may reach the browser after the sign-out's: its cookie is dead too.
+    expect((await sessions.read(renewed)).userId).toBeNull();
+    expect(await sessions.listUser("ann")).toEqual([]);
+    expect(store.size).toBe(0);
+
+    // Without a race, a sign-out with renew on is one read and one delete.
+    const again = await signIn(sessions, "ann");
+    const leaving = await sessions.read(again);
+    leaving.destroy();
+    const before = { ...store.calls };
+    await sessions.commit(leaving);
+    expect({ read: store.calls.read! - before.read!, delete: (store.calls.delete ?? 0) - (before.delete ?? 0) }).toEqual({ read: 1, delete: 1 });
+    expect(store.size).toBe(0);
   });
 
   it("drops a write in flight across a sign-in or a sign-out instead of writing it into the session after it", async () => {
