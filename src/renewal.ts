@@ -141,13 +141,16 @@ export async function renewIfDue(ctx: Context, state: SessionState, now: number)
   try {
     retired = await ctx.storeCall("write", () => ctx.store.write(previous, retiredMarker(base, handle, now, "renew"), base.version));
   } catch {
-    // Unknown whether the marker landed. The successor exists: moving to it is the safe side
-    // (at worst the old id stays live, as it was without renew), while staying could leave the
-    // browser holding a retired ticket that reads as reuse after the grace.
-    retired = true;
+    // Unknown whether the marker landed. Moving to the successor would be wrong if it did not
+    // and the session was revoked meanwhile (the successor was created after the revocation: a
+    // live copy of a revoked session). So the successor goes and the browser stays on the old
+    // id; if the marker did land, the worst case is that id reading as not found, or as reuse
+    // after the grace: a sign-out, on the safe side.
+    retired = false;
   }
   if (!retired) {
-    // A parallel request wrote (or renewed) first: its change stands, this renewal waits.
+    // A parallel request wrote (or renewed) first, or the marker's write failed: the old id
+    // stands, and a later request renews instead.
     await ctx.storeCall("delete", () => ctx.store.delete(handle)).catch(() => {});
     return;
   }

@@ -6,8 +6,10 @@
  * ends the renewed session too.
  */
 import { describe, expect, it } from "vitest";
-import type { SessionEvent } from "../../src/index.ts";
-import { cookieFrom, setup, signIn } from "./helpers.ts";
+import { memoryStore } from "../../adapters/memory/index.ts";
+import { createSessions, generateKey, type SessionEvent } from "../../src/index.ts";
+import type { SessionRecord, SessionStore } from "../../src/store.ts";
+import { cookieFrom, manualClock, setup, signIn } from "./helpers.ts";
 
 type Data = { count: number; theme: string };
 const renew = { every: 60, grace: 5 };
@@ -228,6 +230,40 @@ describe("renew: rotating ids", () => {
     expect(await sessions.commit(inFlight!)).toBeNull();
     const after = await sessions.read(signedOut);
     expect([after.userId, after.get("theme")]).toEqual([null, undefined]);
+  });
+
+  it("stays on the old id when the marker's write fails, so a session revoked meanwhile stays revoked", async () => {
+    const clock = manualClock();
+    const inner = memoryStore({ clock });
+    let markerFault = false;
+    // The store answers the marker's write with a fault (the write did not land).
+    const store: SessionStore = Object.create(inner, {
+      write: {
+        value: (handle: string, record: SessionRecord, expected: number) =>
+          markerFault && record.successor !== undefined ? Promise.reject(new Error("connection reset")) : inner.write(handle, record, expected),
+      },
+    });
+    const sessions = createSessions<Data>({ store, keys: generateKey("k1"), clock, renew });
+    const cookie = await signIn(sessions, "ann");
+    clock.advance(61_000);
+
+    // Revoked between the read and the renewal: the renewal must not hand out a live copy.
+    const due = await sessions.read(cookie);
+    await sessions.revokeUser("ann");
+    markerFault = true;
+    expect(await sessions.commit(due)).toBeNull();
+    expect(await sessions.listUser("ann")).toEqual([]);
+    expect(inner.size).toBe(0);
+
+    // Not revoked: the session goes on under its old id, and a later request renews it.
+    const live = await signIn(sessions, "bo");
+    clock.advance(61_000);
+    expect(await sessions.commit(await sessions.read(live))).toBeNull();
+    expect((await sessions.read(live)).userId).toBe("bo");
+    markerFault = false;
+    const renewed = cookieFrom(await sessions.commit(await sessions.read(live)));
+    expect((await sessions.read(renewed)).userId).toBe("bo");
+    expect(await sessions.listUser("bo")).toHaveLength(1);
   });
 
   it("keeps markers out of listUser and ends them with revokeUser", async () => {
