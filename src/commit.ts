@@ -137,7 +137,9 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
   } else {
     emit?.({ type: "created", handle });
   }
-  Object.assign(state, { sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId, issuedAt: now });
+  Object.assign(state, {
+    sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId, issuedAt: now, reissued: true,
+  });
   return true;
 }
 

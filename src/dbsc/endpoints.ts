@@ -146,9 +146,14 @@ export function createEndpoints(ctx: Context, options: ResolvedDeviceBound) {
     return response;
   }
 
-  /** The header a sign-in response carries so that a DBSC browser registers a key. */
+  /**
+   * The header a sign-in response carries so that a DBSC browser registers a key. Only a
+   * sign-in's (the commit regenerated or created the session, commit.ts `reissued`): were a
+   * renewal or a re-seal to offer one, a thief whose request with a copied cookie happened to
+   * renew it could register the thief's own key, and the victim's browser would read unbound.
+   */
   async function registrationHeader(state: SessionState): Promise<string | null> {
-    if (!state.record || state.userId === null || state.record.device !== undefined || state.sid === undefined) return null;
+    if (!state.reissued || !state.record || state.userId === null || state.record.device !== undefined || state.sid === undefined) return null;
     const now = config.clock();
     const value = await challenge("reg", state.handle!, now);
     return `(${options.algorithms.join(" ")});path="${options.registrationPath}";challenge="${value}"`;

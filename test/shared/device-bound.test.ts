@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { withSession, type SessionEvent, type SessionsOptions } from "../../src/index.ts";
+import { generateKey, withSession, type SessionEvent, type SessionsOptions } from "../../src/index.ts";
 import { sessionMiddleware, type SessionEnv } from "../../src/integrations/hono.ts";
 import { commitSession, deviceBoundHandler, readSession, type NextCookies } from "../../src/integrations/next.ts";
 import { Browser, newDeviceKey, param, proof } from "./dbsc-client.ts";
@@ -192,6 +192,32 @@ describe("device-bound sessions (DBSC) at protocol level", () => {
     signingIn.userId = "cy";
     await commitSession(env.sessions, signingIn, response);
     expect(response.headers.get("secure-session-registration")).toMatch(/^\(ES256 RS256\);path="\/dbsc\/register";challenge=/);
+  });
+
+  it("offers registration at sign-in only: not on a renewal, nor on a re-seal, of an unregistered session", async () => {
+    const { handler, clock, sessions, store, keys } = app({ renew: { every: 60 } });
+    const browser = new Browser(handler);
+    await browser.send("POST", "/login");
+    expect(browser.registration).not.toBeNull();
+    clock.advance(61_000);
+    // The next request renews the id (a new cookie): a thief's copy could be the one that sends
+    // it, so it must not get a challenge to register the thief's key with.
+    browser.registration = null;
+    const renewing = await browser.send("GET", "/me");
+    expect(renewing.headers.getSetCookie().some((line) => line.startsWith("__Host-session="))).toBe(true);
+    expect(renewing.headers.get("secure-session-registration")).toBeNull();
+
+    // A re-seal under a newer key sets a new cookie too, and offers nothing either.
+    const rotated = withSession(setup({ store, clock, keys: `${generateKey("k2")},${keys}`, deviceBound: true }).sessions, async () => new Response("ok"));
+    const resealed = await rotated(new Request("https://app.test/", { headers: { cookie: browser.cookie } }));
+    expect(resealed.headers.getSetCookie()).toHaveLength(1);
+    expect(resealed.headers.get("secure-session-registration")).toBeNull();
+
+    // A switch of user is a sign-in: offered again.
+    const switching = await sessions.read(browser.cookie);
+    switching.userId = "bo";
+    await sessions.commit(switching);
+    expect(await sessions.deviceBound!.registrationHeader(switching)).toMatch(/^\(ES256 RS256\);path=/);
   });
 
   it("refuses deviceBound with the cookie cache, and unknown options", () => {
