@@ -9,7 +9,7 @@ import { generateKey, withSession, type SessionEvent, type SessionsOptions } fro
 import { sessionMiddleware, type SessionEnv } from "../../src/integrations/hono.ts";
 import { commitSession, deviceBoundHandler, readSession, type NextCookies } from "../../src/integrations/next.ts";
 import { Browser, newDeviceKey, param, proof } from "./dbsc-client.ts";
-import { setup } from "./helpers.ts";
+import { cookieFrom, setup } from "./helpers.ts";
 
 function app(options: Partial<SessionsOptions> = {}) {
   const env = setup({ deviceBound: { cookie: { maxAge: 300 } }, ...options });
@@ -218,6 +218,23 @@ describe("device-bound sessions (DBSC) at protocol level", () => {
     switching.userId = "bo";
     await sessions.commit(switching);
     expect(await sessions.deviceBound!.registrationHeader(switching)).toMatch(/^\(ES256 RS256\);path=/);
+  });
+
+  it("stops trusting a remembered bound cookie once the key that signed it retires", async () => {
+    const first = app();
+    const browser = new Browser(first.handler);
+    await browser.send("POST", "/login");
+    expect((await browser.register()).status).toBe(200);
+    first.clock.advance(10_000);
+    // The next deployment signs with k2 and keeps k1 for a minute: the bound cookie (k1) is good until then.
+    const until = new Date(first.clock() + 60_000).toISOString();
+    const next = setup({ store: first.store, clock: first.clock, keys: `${generateKey("k2")},${first.keys}@${until}`, deviceBound: true });
+    const binding = async () => (await next.sessions.read(browser.cookie)).binding;
+    const resealed = await next.sessions.commit(await next.sessions.read(browser.cookie));
+    browser.jar.set("__Host-session", cookieFrom(resealed).split("=")[1]!); // the ticket moves to k2
+    expect(await binding()).toBe("bound");
+    first.clock.advance(61_000);
+    expect(await binding()).toBe("unbound");
   });
 
   it("refuses deviceBound with the cookie cache, and unknown options", () => {
