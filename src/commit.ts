@@ -9,9 +9,11 @@ import type { Context } from "./context.ts";
 import { clearingCookie, ticketCookie } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
 import { isSessionRecord } from "./record.ts";
-import { followRetired, renewIfDue, retiredMarker } from "./renewal.ts";
+import { renewIfDue, retiredMarker } from "./renewal.ts";
+import { followRetired } from "./retired-chain.ts";
 import { FLASH_KEY, replay, sessionState, type Session, type SessionState } from "./session.ts";
 import { handleOf, newSessionId, tagOf, userTag } from "./session-id.ts";
+import { deleteSession } from "./sign-out.ts";
 import type { SessionRecord } from "./store.ts";
 import { deepFreeze, sealTicket, type Snapshot, type TicketClaims } from "./ticket.ts";
 
@@ -135,7 +137,9 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
   } else {
     emit?.({ type: "created", handle });
   }
-  Object.assign(state, { sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId, issuedAt: now });
+  Object.assign(state, {
+    sid, handle, record, kid: undefined, ticket: undefined, regenerate: false, readUserId: state.userId, issuedAt: now, reissued: true,
+  });
   return true;
 }
 
@@ -238,11 +242,7 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   }
 
   if (state.destroy) {
-    const handle = state.record ? state.handle : undefined;
-    if (handle) {
-      await ctx.storeCall("delete", () => store.delete(handle));
-      emit?.({ type: "destroyed", handle });
-    }
+    await deleteSession(ctx, state, now);
     const clear = state.hadCookie;
     forget(ctx, state);
     return clear ? clearingCookie(config.cookie) : null;

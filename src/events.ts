@@ -47,10 +47,12 @@ export type SessionEvent =
   | { type: "renewed"; handle: string; previous: string }
   /**
    * A retired ticket came back after the grace (see InvalidReason "reused"). `handle` is the
-   * retired id's handle, `successor` the last session the chain of renewals leads to, `live`
-   * whether it is still a session, `revoked` whether it was ended for this (`onReuse: "revoke"`).
+   * retired id's handle, `successor` the last handle the chain leads to while it stays the same
+   * user's (null when the id was retired by a change of user: a sign-in or a sign-out leaves the
+   * old principal no successor), `live` whether it is still a session, `revoked` whether it was
+   * ended for this (`onReuse: "revoke"`).
    */
-  | { type: "ticket-reused"; handle: string; successor: string; live: boolean; userId: string | null; revoked: boolean }
+  | { type: "ticket-reused"; handle: string; successor: string | null; live: boolean; userId: string | null; revoked: boolean }
   /** Device-bound sessions (DBSC): a browser registered a key, or proved it and got a fresh bound cookie. */
   | { type: "device-bound"; step: "registered" | "refreshed"; handle: string }
   /** Device-bound sessions (DBSC): a registration or refresh proof was refused, and why. */

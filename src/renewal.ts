@@ -10,10 +10,12 @@
  *   during the renewal: it is served from the successor, its changes are written there, and it
  *   sets no cookie (it does not know the successor's id; the renewing response carries it).
  *   An id retired by `regenerate` (sign-in, privilege change) is not served from its successor
- *   even then: within the grace it reads as not found, as before markers existed.
+ *   even then, nor is one whose successor was regenerated since: within the grace it reads as
+ *   not found, as before markers existed (retired-chain.ts says why).
  * - After the grace it is *reuse*: one of two parties holds a copy. It reads as no session
  *   (reason "reused"), raises `ticket-reused` with the live successor's handle, and with
- *   `onReuse: "revoke"` ends the successor too.
+ *   `onReuse: "revoke"` ends the successor too; the chain is followed only while it stays the
+ *   same user's, so a ticket from before a sign-out never reaches the next user's session.
  *
  * The normal path costs nothing: a live ticket's read is still one store call, and a marker is
  * found by that same call. Only a retired ticket pays for following the chain of successors.
@@ -21,14 +23,12 @@
  * @module
  */
 import type { Context } from "./context.ts";
-import { isSessionRecord } from "./record.ts";
+import { followChain } from "./retired-chain.ts";
 import { Session, type SessionState } from "./session.ts";
 import { handleOf, newSessionId } from "./session-id.ts";
-import type { ReadResult, SessionRecord, TouchRequest } from "./store.ts";
+import type { SessionRecord } from "./store.ts";
 import type { OpenedEntry } from "./ticket-cache.ts";
 
-/** How many renewals a chain of markers is followed through before giving up on it. */
-const MAX_HOPS = 16;
 /** For markers left by an earlier configuration that had `renew` and no longer does. */
 const DEFAULT_GRACE_MS = 5_000;
 
@@ -54,29 +54,6 @@ export function retiredMarker(base: SessionRecord, successor: string, now: numbe
   };
 }
 
-interface ChainEnd {
-  /** The last handle reached. */
-  handle: string;
-  /** Its record when it is a live session (not a marker); null when the chain ends in nothing. */
-  record: SessionRecord | null;
-  touched: boolean;
-}
-
-/** Follows successors from `handle` to the first live session. */
-async function chainEnd(ctx: Context, handle: string, now: number, touch?: TouchRequest): Promise<ChainEnd> {
-  let at = handle;
-  for (let hop = 0; hop < MAX_HOPS; hop++) {
-    const found = await ctx.storeCall("read", () => ctx.store.read(at, touch));
-    const record = found?.record;
-    if (!found || !isSessionRecord(record) || record.expiresAt <= now || record.absoluteExpiresAt <= now) {
-      return { handle: at, record: null, touched: false };
-    }
-    if (record.successor === undefined) return { handle: at, record, touched: found.touched };
-    at = record.successor;
-  }
-  return { handle: at, record: null, touched: false };
-}
-
 function noSession<Data extends object>(ctx: Context, reason: "not-found" | "reused", handle: string): Session<Data> {
   ctx.emit?.({ type: "invalid", reason, handle });
   ctx.emit?.({ type: "read", outcome: "invalid" });
@@ -95,17 +72,17 @@ export async function readRetired<Data extends object>(
   const graceMs = renew?.graceMs ?? DEFAULT_GRACE_MS;
   const retired = entry.handle;
 
-  if (now - marker.lastSeenAt < graceMs && marker.data.retired !== "renew") {
+  if (now - marker.lastSeenAt < graceMs) {
     // In flight while the id was regenerated (a sign-in, a privilege change): not reuse, but
     // never the new session either, or an id planted before sign-in would work after it.
-    return noSession(ctx, "not-found", retired);
-  }
-  if (now - marker.lastSeenAt < graceMs) {
-    // In flight during the renewal: served from the successor, which this read touches.
-    const end = await chainEnd(ctx, marker.successor!, now, { now, interval: ctx.config.touchIntervalMs });
-    const record = end.record;
-    if (!record) return noSession(ctx, "not-found", retired);
-    if (end.touched) ctx.emit?.({ type: "touched", handle: end.handle });
+    if (marker.data.retired !== "renew") return noSession(ctx, "not-found", retired);
+    // In flight during the renewal: served from the successor, which this read touches. Only
+    // through renewals: a sign-in right after the renewal is no more this id's than one before.
+    const touch = { now, interval: ctx.config.touchIntervalMs };
+    const end = await followChain(ctx, marker.successor!, now, { through: "renewals", userId: marker.userId, touch });
+    if (!end.record) return noSession(ctx, "not-found", retired);
+    const { record, handle } = end;
+    if (end.touched) ctx.emit?.({ type: "touched", handle });
     ctx.emit?.({ type: "read", outcome: "session" });
     return new Session<Data>(
       ctx.newState({
@@ -113,7 +90,7 @@ export async function readRetired<Data extends object>(
         hadCookie: true,
         // Unknown on purpose: this request cannot seal a ticket for the successor (commit.ts).
         sid: undefined,
-        handle: end.handle,
+        handle,
         kid: entry.kid,
         record,
         data: { ...record.data },
@@ -126,32 +103,18 @@ export async function readRetired<Data extends object>(
   }
 
   // Reuse: a copy of this cookie is in use somewhere, by the thief or by the victim.
-  const end = await chainEnd(ctx, marker.successor!, now);
+  // Followed only while it stays the same user's: the ticket of a user who signed out must not
+  // end the session of whoever signed in next on that device.
+  const end = await followChain(ctx, marker.successor!, now, { through: "same-user", userId: marker.userId });
   let revoked = false;
   if (end.record && renew?.onReuse === "revoke") {
-    await ctx.storeCall("delete", () => ctx.store.delete(end.handle));
-    ctx.emit?.({ type: "destroyed", handle: end.handle });
+    const live = end.handle;
+    await ctx.storeCall("delete", () => ctx.store.delete(live));
+    ctx.emit?.({ type: "destroyed", handle: live });
     revoked = true;
   }
   ctx.emit?.({ type: "ticket-reused", handle: retired, successor: end.handle, live: end.record !== null, userId: marker.userId, revoked });
   return noSession(ctx, "reused", retired);
-}
-
-/**
- * A commit whose compare-and-set lost to a renewal re-reads and finds a marker: its write goes
- * to the successor (followed through the chain), so a request in flight during a renewal loses
- * nothing. The session then no longer knows its id, and sets no cookie.
- */
-export async function followRetired(ctx: Context, state: SessionState, found: ReadResult | null): Promise<ReadResult | null> {
-  let current = found;
-  for (let hop = 0; current && isSessionRecord(current.record) && current.record.successor !== undefined; hop++) {
-    if (hop >= MAX_HOPS) return null;
-    const next = current.record.successor;
-    state.handle = next;
-    state.sid = undefined;
-    current = await ctx.storeCall("read", () => ctx.store.read(next));
-  }
-  return current;
 }
 
 /**
@@ -178,13 +141,16 @@ export async function renewIfDue(ctx: Context, state: SessionState, now: number)
   try {
     retired = await ctx.storeCall("write", () => ctx.store.write(previous, retiredMarker(base, handle, now, "renew"), base.version));
   } catch {
-    // Unknown whether the marker landed. The successor exists: moving to it is the safe side
-    // (at worst the old id stays live, as it was without renew), while staying could leave the
-    // browser holding a retired ticket that reads as reuse after the grace.
-    retired = true;
+    // Unknown whether the marker landed. Moving to the successor would be wrong if it did not
+    // and the session was revoked meanwhile (the successor was created after the revocation: a
+    // live copy of a revoked session). So the successor goes and the browser stays on the old
+    // id; if the marker did land, the worst case is that id reading as not found, or as reuse
+    // after the grace: a sign-out, on the safe side.
+    retired = false;
   }
   if (!retired) {
-    // A parallel request wrote (or renewed) first: its change stands, this renewal waits.
+    // A parallel request wrote (or renewed) first, or the marker's write failed: the old id
+    // stands, and a later request renews instead.
     await ctx.storeCall("delete", () => ctx.store.delete(handle)).catch(() => {});
     return;
   }

@@ -63,6 +63,12 @@ export interface SessionState {
   snapshotStale: boolean;
   /** When the session id was issued, epoch ms, if the ticket said (renewal.ts). */
   issuedAt?: number;
+  /**
+   * This commit gave the session a new id by `regenerate` or created it (a sign-in, a change of
+   * user, a privilege change): not a renewal, nor a re-seal. Only then is a DBSC registration
+   * offered (dbsc/endpoints.ts).
+   */
+  reissued?: boolean;
   /** The device binding this request showed (dbsc/), when device-bound sessions are on. */
   binding?: Binding;
   /** Whether the session counts as bound to a device (dbsc/binding.ts), when they are on. */

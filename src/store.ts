@@ -62,6 +62,10 @@
  *     b. `listUser` leaves markers out: they are not sessions;
  *     c. `revokeUser` deletes the user's markers (but `except`) along with the user's sessions,
  *        atomically with them, and does not count them in what it returns.
+ *     A delete removes the one record it names (rule 5), marker or not; nothing cascades. The
+ *     core follows successors itself, one read per marker and never across a change of
+ *     `userId` (src/retired-chain.ts): so with `renew` on, a sign-out reads the id first and
+ *     deletes the live session its renewals led to as well as the id.
  *     A marker of a signed-in session carries the user's id, so it lives under the user's tag
  *     (rule 8) and in the user's index, like the session it stood for. A store that cannot keep
  *     `successor` must not declare `retiredIds`: the core then refuses the `renew` option,

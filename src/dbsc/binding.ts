@@ -4,8 +4,9 @@
  * have refreshed it); "unbound": none (a browser without DBSC, a session that never registered,
  * or a copy of the cookies on another device once the copied bound cookie has run out).
  *
- * Verified bound cookies are remembered by their exact string until their end, so a request
- * with the cookie the browser got at its last refresh costs a map lookup, not an HMAC.
+ * Verified bound cookies are remembered by their exact string until their end (or their key's
+ * retirement), so a request with the cookie the browser got at its last refresh costs a map
+ * lookup, not an HMAC.
  *
  * @module
  */
@@ -32,7 +33,9 @@ export function createBinding(ctx: Context, options: ResolvedDeviceBound) {
 
   async function opened(token: string, now: number): Promise<OpenedToken | null> {
     const known = remembered.get(token);
-    if (known) return known;
+    // Remembered only while its key is in its window: a retired key's cookie opens no more.
+    if (known && known.keyNotAfter > now) return known;
+    if (known) remembered.delete(token);
     const fresh = await openToken(ctx.keyring, token, "bound", now);
     if (!fresh) return null;
     if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);

@@ -20,7 +20,7 @@ import type { Context } from "../context.ts";
 import { commitSession } from "../commit.ts";
 import { readSession } from "../read.ts";
 import { isSessionRecord } from "../record.ts";
-import { followRetired } from "../renewal.ts";
+import { followRetired } from "../retired-chain.ts";
 import { sessionState, type SessionState } from "../session.ts";
 import { deviceOf, encodeDevice, type DeviceBinding } from "./device.ts";
 import type { ResolvedDeviceBound } from "./options.ts";
@@ -146,9 +146,14 @@ export function createEndpoints(ctx: Context, options: ResolvedDeviceBound) {
     return response;
   }
 
-  /** The header a sign-in response carries so that a DBSC browser registers a key. */
+  /**
+   * The header a sign-in response carries so that a DBSC browser registers a key. Only a
+   * sign-in's (the commit regenerated or created the session, commit.ts `reissued`): were a
+   * renewal or a re-seal to offer one, a thief whose request with a copied cookie happened to
+   * renew it could register the thief's own key, and the victim's browser would read unbound.
+   */
   async function registrationHeader(state: SessionState): Promise<string | null> {
-    if (!state.record || state.userId === null || state.record.device !== undefined || state.sid === undefined) return null;
+    if (!state.reissued || !state.record || state.userId === null || state.record.device !== undefined || state.sid === undefined) return null;
     const now = config.clock();
     const value = await challenge("reg", state.handle!, now);
     return `(${options.algorithms.join(" ")});path="${options.registrationPath}";challenge="${value}"`;

@@ -38,8 +38,9 @@ export interface DeviceBound {
    */
   handle(request: Request): Promise<Response>;
   /**
-   * The `Secure-Session-Registration` value for a response that hands a signed-in session a new
-   * cookie (a sign-in) and has no device key yet; null otherwise. The bindings add it.
+   * The `Secure-Session-Registration` value for a response whose commit signed the session in
+   * (a new id by `regenerate`, or a new session, with a user) and that has no device key yet;
+   * null otherwise, a renewal or a re-seal included. Call it after the commit. The bindings add it.
    */
   registrationHeader(session: Session<object>): Promise<string | null>;
 }

@@ -20,6 +20,8 @@ export interface OpenedToken {
   expiresAt: number;
   /** A challenge's unique id, which makes it single-use. */
   jti: string;
+  /** Epoch ms at which the key that signed it retires (`notAfter`): from then on it opens no more. */
+  keyNotAfter: number;
 }
 
 const TYP = "cloakroom-dbsc";
@@ -68,5 +70,5 @@ export async function openToken(keyring: Keyring, token: unknown, kind: TokenKin
     return null;
   }
   if (claims?.p !== kind || typeof claims.s !== "string" || !Number.isSafeInteger(claims.e) || typeof claims.j !== "string") return null;
-  return { subject: claims.s, expiresAt: claims.e as number, jti: claims.j };
+  return { subject: claims.s, expiresAt: claims.e as number, jti: claims.j, keyNotAfter: key.notAfter };
 }

@@ -8,11 +8,17 @@
  * (`other-session`); the token has not been used (`replayed`). Only the last step uses the
  * token up, so another session cannot burn a token it got hold of.
  *
+ * With `renew` on, the handle a token names may since have become a retired marker: the
+ * session lives on at the end of the chain of renewals, which is followed (one read per
+ * renewal), and the caller must hold that end. A marker is never "the session": a chain that
+ * ends in nothing or passes a regenerate (a sign-out by `userId = null`, a sign-in, a
+ * privilege change) is `revoked`, as the token's session no longer exists as it was.
+ *
  * @module
  */
 import type { Context } from "../context.ts";
 import { SessionError } from "../errors.ts";
-import { isSessionRecord } from "../record.ts";
+import { followChain } from "../retired-chain.ts";
 import { isHandle } from "../session-id.ts";
 import { checkChannel, checkSeq } from "./arguments.ts";
 import type { ReplayBackend } from "./backend.ts";
@@ -64,11 +70,9 @@ export async function resume(deps: TokenDeps, token: unknown, session: SessionRe
   const opened = await openResumeToken(token, ctx.keyring, now);
   if (!opened.ok) return opened;
   const { claims } = opened;
-  const found = await ctx.storeCall("read", () => ctx.store.read(claims.handle));
-  const record = found?.record;
-  const live = record !== undefined && isSessionRecord(record) && record.expiresAt > now && record.absoluteExpiresAt > now;
-  if (!live) return { ok: false, reason: "revoked" };
-  if (handleOf(session) !== claims.handle) return { ok: false, reason: "other-session" };
+  const end = await followChain(ctx, claims.handle, now, { through: "renewals" });
+  if (!end.record) return { ok: false, reason: "revoked" };
+  if (handleOf(session) !== end.handle) return { ok: false, reason: "other-session" };
   const hash = await tokenHash(token as string);
   if (!(await deps.call("consumeToken", () => deps.backend.consumeToken(hash, now)))) return { ok: false, reason: "replayed" };
   return { ok: true, channel: claims.channel, seq: claims.seq };

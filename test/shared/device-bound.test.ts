@@ -5,11 +5,11 @@
  */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { withSession, type SessionEvent, type SessionsOptions } from "../../src/index.ts";
+import { generateKey, withSession, type SessionEvent, type SessionsOptions } from "../../src/index.ts";
 import { sessionMiddleware, type SessionEnv } from "../../src/integrations/hono.ts";
 import { commitSession, deviceBoundHandler, readSession, type NextCookies } from "../../src/integrations/next.ts";
 import { Browser, newDeviceKey, param, proof } from "./dbsc-client.ts";
-import { setup } from "./helpers.ts";
+import { cookieFrom, setup } from "./helpers.ts";
 
 function app(options: Partial<SessionsOptions> = {}) {
   const env = setup({ deviceBound: { cookie: { maxAge: 300 } }, ...options });
@@ -192,6 +192,49 @@ describe("device-bound sessions (DBSC) at protocol level", () => {
     signingIn.userId = "cy";
     await commitSession(env.sessions, signingIn, response);
     expect(response.headers.get("secure-session-registration")).toMatch(/^\(ES256 RS256\);path="\/dbsc\/register";challenge=/);
+  });
+
+  it("offers registration at sign-in only: not on a renewal, nor on a re-seal, of an unregistered session", async () => {
+    const { handler, clock, sessions, store, keys } = app({ renew: { every: 60 } });
+    const browser = new Browser(handler);
+    await browser.send("POST", "/login");
+    expect(browser.registration).not.toBeNull();
+    clock.advance(61_000);
+    // The next request renews the id (a new cookie): a thief's copy could be the one that sends
+    // it, so it must not get a challenge to register the thief's key with.
+    browser.registration = null;
+    const renewing = await browser.send("GET", "/me");
+    expect(renewing.headers.getSetCookie().some((line) => line.startsWith("__Host-session="))).toBe(true);
+    expect(renewing.headers.get("secure-session-registration")).toBeNull();
+
+    // A re-seal under a newer key sets a new cookie too, and offers nothing either.
+    const rotated = withSession(setup({ store, clock, keys: `${generateKey("k2")},${keys}`, deviceBound: true }).sessions, async () => new Response("ok"));
+    const resealed = await rotated(new Request("https://app.test/", { headers: { cookie: browser.cookie } }));
+    expect(resealed.headers.getSetCookie()).toHaveLength(1);
+    expect(resealed.headers.get("secure-session-registration")).toBeNull();
+
+    // A switch of user is a sign-in: offered again.
+    const switching = await sessions.read(browser.cookie);
+    switching.userId = "bo";
+    await sessions.commit(switching);
+    expect(await sessions.deviceBound!.registrationHeader(switching)).toMatch(/^\(ES256 RS256\);path=/);
+  });
+
+  it("stops trusting a remembered bound cookie once the key that signed it retires", async () => {
+    const first = app();
+    const browser = new Browser(first.handler);
+    await browser.send("POST", "/login");
+    expect((await browser.register()).status).toBe(200);
+    first.clock.advance(10_000);
+    // The next deployment signs with k2 and keeps k1 for a minute: the bound cookie (k1) is good until then.
+    const until = new Date(first.clock() + 60_000).toISOString();
+    const next = setup({ store: first.store, clock: first.clock, keys: `${generateKey("k2")},${first.keys}@${until}`, deviceBound: true });
+    const binding = async () => (await next.sessions.read(browser.cookie)).binding;
+    const resealed = await next.sessions.commit(await next.sessions.read(browser.cookie));
+    browser.jar.set("__Host-session", cookieFrom(resealed).split("=")[1]!); // the ticket moves to k2
+    expect(await binding()).toBe("bound");
+    first.clock.advance(61_000);
+    expect(await binding()).toBe("unbound");
   });
 
   it("refuses deviceBound with the cookie cache, and unknown options", () => {

@@ -1,11 +1,15 @@
 /**
  * `renew`: rotating ids with reuse detection, on the memory store with a manual clock (no
  * sleeping). Parallel requests across a renewal trip nothing and lose nothing; a replay after
- * the grace raises `ticket-reused`; the normal path costs no extra store call.
+ * the grace raises `ticket-reused`; the normal path costs no extra store call. A chain of
+ * retired ids is never followed into another user's session, and a sign-out racing a renewal
+ * ends the renewed session too.
  */
 import { describe, expect, it } from "vitest";
-import type { SessionEvent } from "../../src/index.ts";
-import { cookieFrom, setup, signIn } from "./helpers.ts";
+import { memoryStore } from "../../adapters/memory/index.ts";
+import { createSessions, generateKey, type SessionEvent } from "../../src/index.ts";
+import type { SessionRecord, SessionStore } from "../../src/store.ts";
+import { cookieFrom, manualClock, setup, signIn } from "./helpers.ts";
 
 type Data = { count: number; theme: string };
 const renew = { every: 60, grace: 5 };
@@ -110,8 +114,8 @@ describe("renew: rotating ids", () => {
     expect(await sessions.listUser("ann")).toEqual([]);
   });
 
-  it("treats an id retired by regenerate the same way", async () => {
-    const { sessions, clock, events } = setup<Data>({ renew });
+  it("treats an id retired by regenerate the same way, but never follows it to another user", async () => {
+    const { sessions, clock, events } = setup<Data>({ renew: { ...renew, onReuse: "revoke" } });
     const anonymous = await sessions.read(null);
     anonymous.set("theme", "dark");
     const before = cookieFrom(await sessions.commit(anonymous));
@@ -122,10 +126,144 @@ describe("renew: rotating ids", () => {
     expect([inFlight.userId, inFlight.invalidReason]).toEqual([null, "not-found"]);
     expect(ofType(events, "ticket-reused")).toEqual([]);
     clock.advance(3_000);
+    // After it: reuse, but the sign-in left the anonymous session no successor, so bob's is
+    // neither named nor ended (whoever planted the id could otherwise sign bob out).
     const replay = await sessions.read(before);
     expect(replay.invalidReason).toBe("reused");
-    expect(ofType(events, "ticket-reused")[0]).toMatchObject({ live: true, userId: null });
+    expect(ofType(events, "ticket-reused")).toEqual([
+      { type: "ticket-reused", handle: expect.any(String), successor: null, live: false, userId: null, revoked: false },
+    ]);
     expect((await sessions.read(signedIn)).userId).toBe("bob");
+
+    // A regenerate that keeps the user (a privilege change) is followed: a copy from before it is still ann's.
+    const stolen = await signIn(sessions, "ann");
+    const current = await sessions.read(stolen);
+    current.regenerate();
+    const elevated = cookieFrom(await sessions.commit(current));
+    clock.advance(6_000);
+    expect((await sessions.read(stolen)).invalidReason).toBe("reused");
+    expect(ofType(events, "ticket-reused")[1]).toMatchObject({ successor: current.handle, live: true, userId: "ann", revoked: true });
+    expect((await sessions.read(elevated)).userId).toBeNull();
+  });
+
+  it("does not serve a planted id from the session the victim signs into right after its renewal", async () => {
+    const { sessions, clock } = setup<Data>({ renew: { every: 60, grace: 30 } });
+    // The attacker's anonymous session O, planted in the victim's browser.
+    const planted = await sessions.read(null);
+    planted.set("theme", "attacker");
+    const o = cookieFrom(await sessions.commit(planted));
+    clock.advance(61_000);
+    const visit = await sessions.read(o); // the victim's first page renews O -> S
+    const s = cookieFrom(await sessions.commit(visit));
+    clock.advance(10_000);
+    const login = await sessions.read(s); // the victim signs in: S -> S2
+    login.userId = "ann";
+    const signedIn = cookieFrom(await sessions.commit(login));
+    clock.advance(5_000);
+    // Still inside the renewal's grace, the attacker sends O: not ann's session, and nothing it writes gets there.
+    const attacker = await sessions.read(o);
+    expect([attacker.userId, attacker.invalidReason]).toEqual([null, "not-found"]);
+    attacker.set("theme", "pwned");
+    await sessions.commit(attacker);
+    const victim = await sessions.read(signedIn);
+    expect([victim.userId, victim.get("theme")]).toEqual(["ann", "attacker"]);
+  });
+
+  it("does not let an old ticket of a user who signed out end the next user's session", async () => {
+    const { sessions, clock, events } = setup<Data>({ renew: { ...renew, onReuse: "revoke" } });
+    const old = await signIn(sessions, "ann");
+    clock.advance(61_000);
+    const renewed = cookieFrom(await sessions.commit(await sessions.read(old)));
+    const leaving = await sessions.read(renewed);
+    const annSession = leaving.handle;
+    leaving.userId = null; // ann signs out: a new anonymous id
+    const anonymous = cookieFrom(await sessions.commit(leaving));
+    const bob = await signIn(sessions, "bob", anonymous); // bob signs in on the same device
+    clock.advance(10_000);
+    expect((await sessions.read(old)).invalidReason).toBe("reused");
+    expect(ofType(events, "ticket-reused")).toEqual([
+      { type: "ticket-reused", handle: expect.any(String), successor: annSession, live: false, userId: "ann", revoked: false },
+    ]);
+    expect((await sessions.read(bob)).userId).toBe("bob");
+    expect(await sessions.listUser("bob")).toHaveLength(1);
+  });
+
+  it("ends the renewed session when a sign-out was in flight during the renewal, at one more store call per sign-out", async () => {
+    const { sessions, store, clock } = setup<Data>({ renew });
+    const cookie = await signIn(sessions, "ann");
+    clock.advance(61_000);
+    const [page, logout] = await Promise.all([sessions.read(cookie), sessions.read(cookie)]);
+    const renewed = cookieFrom(await sessions.commit(page!)); // the old id is a marker now
+    logout!.destroy();
+    expect(await sessions.commit(logout!)).toMatch(/^__Host-session=; Max-Age=0/);
+    // The page's response may reach the browser after the sign-out's: its cookie is dead too.
+    expect((await sessions.read(renewed)).userId).toBeNull();
+    expect(await sessions.listUser("ann")).toEqual([]);
+    expect(store.size).toBe(0);
+
+    // Without a race, a sign-out with renew on is one read and one delete.
+    const again = await signIn(sessions, "ann");
+    const leaving = await sessions.read(again);
+    leaving.destroy();
+    const before = { ...store.calls };
+    await sessions.commit(leaving);
+    expect({ read: store.calls.read! - before.read!, delete: (store.calls.delete ?? 0) - (before.delete ?? 0) }).toEqual({ read: 1, delete: 1 });
+    expect(store.size).toBe(0);
+  });
+
+  it("drops a write in flight across a sign-in or a sign-out instead of writing it into the session after it", async () => {
+    const { sessions } = setup<Data>({ renew });
+    const visitor = await sessions.read(null);
+    visitor.set("count", 1);
+    const anonymous = cookieFrom(await sessions.commit(visitor));
+    const [login, stale] = await Promise.all([sessions.read(anonymous), sessions.read(anonymous)]);
+    login!.userId = "ann";
+    const ann = cookieFrom(await sessions.commit(login!));
+    stale!.set("theme", "from-before-sign-in");
+    expect(await sessions.commit(stale!)).toBeNull();
+    expect((await sessions.read(ann)).toJSON()).toEqual({ count: 1 });
+
+    const [logout, inFlight] = await Promise.all([sessions.read(ann), sessions.read(ann)]);
+    logout!.userId = null;
+    const signedOut = cookieFrom(await sessions.commit(logout!));
+    inFlight!.set("theme", "ann-private");
+    expect(await sessions.commit(inFlight!)).toBeNull();
+    const after = await sessions.read(signedOut);
+    expect([after.userId, after.get("theme")]).toEqual([null, undefined]);
+  });
+
+  it("stays on the old id when the marker's write fails, so a session revoked meanwhile stays revoked", async () => {
+    const clock = manualClock();
+    const inner = memoryStore({ clock });
+    let markerFault = false;
+    // The store answers the marker's write with a fault (the write did not land).
+    const store: SessionStore = Object.create(inner, {
+      write: {
+        value: (handle: string, record: SessionRecord, expected: number) =>
+          markerFault && record.successor !== undefined ? Promise.reject(new Error("connection reset")) : inner.write(handle, record, expected),
+      },
+    });
+    const sessions = createSessions<Data>({ store, keys: generateKey("k1"), clock, renew });
+    const cookie = await signIn(sessions, "ann");
+    clock.advance(61_000);
+
+    // Revoked between the read and the renewal: the renewal must not hand out a live copy.
+    const due = await sessions.read(cookie);
+    await sessions.revokeUser("ann");
+    markerFault = true;
+    expect(await sessions.commit(due)).toBeNull();
+    expect(await sessions.listUser("ann")).toEqual([]);
+    expect(inner.size).toBe(0);
+
+    // Not revoked: the session goes on under its old id, and a later request renews it.
+    const live = await signIn(sessions, "bo");
+    clock.advance(61_000);
+    expect(await sessions.commit(await sessions.read(live))).toBeNull();
+    expect((await sessions.read(live)).userId).toBe("bo");
+    markerFault = false;
+    const renewed = cookieFrom(await sessions.commit(await sessions.read(live)));
+    expect((await sessions.read(renewed)).userId).toBe("bo");
+    expect(await sessions.listUser("bo")).toHaveLength(1);
   });
 
   it("keeps markers out of listUser and ends them with revokeUser", async () => {

@@ -168,6 +168,45 @@ describe("resume tokens", () => {
     expect(await log.resume(later, session)).toEqual({ ok: false, reason: "revoked" });
   });
 
+  it("with renew on: resumes across renewals and from a request within the grace, and answers revoked once the session is gone", async () => {
+    const clock = manualClock(Date.now());
+    const sessions = createSessions({ store: memoryStore({ clock }), keys: generateKey("k1"), clock, renew: { every: 60, grace: 5 } });
+    const log = createReplayLog({ backend: memoryReplay(), sessions, clock });
+    const login = await sessions.read(null);
+    login.userId = "ann";
+    let cookie = (await sessions.commit(login))!.split(";")[0]!;
+    const { seq } = await log.append("room", { n: 1 });
+    const [token, again, last] = [
+      await log.issueResumeToken(login, "room", seq),
+      await log.issueResumeToken(login, "room", seq),
+      await log.issueResumeToken(login, "room", seq),
+    ];
+    // Two renewals later the tokens' handle is a retired marker two hops from the session.
+    let previous = cookie;
+    for (let i = 0; i < 2; i++) {
+      previous = cookie;
+      clock.advance(61_000);
+      cookie = (await sessions.commit(await sessions.read(cookie)))!.split(";")[0]!;
+    }
+    const current = await sessions.read(cookie);
+    expect(current.handle).not.toBe(login.handle);
+    // A marker is never the session: holding the token's own (retired) handle is not enough.
+    expect(await log.resume(token, login.handle)).toEqual({ ok: false, reason: "other-session" });
+    expect(await log.resume(token, current)).toEqual({ ok: true, channel: "room", seq });
+    expect(await log.since("room", seq - 1)).toMatchObject({ gap: false, events: [{ seq, event: { n: 1 } }] });
+    // A request still carrying the ticket from before the last renewal, within the grace, is the same session.
+    clock.advance(2_000);
+    const inFlight = await sessions.read(previous);
+    expect(inFlight.userId).toBe("ann");
+    expect(await log.resume(again, inFlight)).toEqual({ ok: true, channel: "room", seq });
+
+    // Signing out by userId = null leaves a regenerate marker: the chain passes it, so revoked.
+    current.userId = null;
+    const anonymous = await sessions.read((await sessions.commit(current))!.split(";")[0]!);
+    expect(await log.resume(last, anonymous)).toEqual({ ok: false, reason: "revoked" });
+    expect(await log.resume(last, current)).toEqual({ ok: false, reason: "revoked" });
+  });
+
   it("needs the sessions option and a stored session", async () => {
     const { sessions } = await signedIn();
     await expect(createReplayLog({ backend: memoryReplay() }).issueResumeToken("abcd.x", "room", 1)).rejects.toEqual(refusal("ERR_SESSION_CONFIG"));
