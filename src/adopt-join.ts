@@ -35,9 +35,18 @@ function sessionOf<Data extends object>(ctx: Context, state: Partial<SessionStat
   return session;
 }
 
-/** No session, the legacy cookie cleared on the response. */
-export function noSession<Data extends object>(ctx: Context, adopter: AdopterCookie, reason: InvalidReason, handle?: string): Session<Data> {
-  ctx.emit?.(handle ? { type: "invalid", reason, handle } : { type: "invalid", reason });
+/**
+ * No session, the legacy cookie cleared on the response. `detail` names the adopter option at
+ * fault and the fix, when the application's own code refused the legacy session.
+ */
+export function noSession<Data extends object>(
+  ctx: Context,
+  adopter: AdopterCookie,
+  reason: InvalidReason,
+  handle?: string,
+  detail?: string,
+): Session<Data> {
+  ctx.emit?.({ type: "invalid", reason, ...(handle !== undefined && { handle }), ...(detail !== undefined && { detail }) });
   ctx.emit?.({ type: "read", outcome: "invalid" });
   return sessionOf<Data>(ctx, { hadCookie: false, invalidReason: reason }, adopter);
 }

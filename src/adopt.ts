@@ -32,6 +32,17 @@ import { handleOf, tagOf, userTag } from "./session-id.ts";
 import { assertStorable, isStorableText } from "./storable.ts";
 import type { SessionRecord } from "./store.ts";
 
+/**
+ * A legacy record the adopter found but cannot turn into a session, because an option of the
+ * application's refused it (express-session's `userIdOf` threw, or named no usable user). It
+ * reads as "corrupt": no session, the legacy cookie cleared, `refused` in the event's detail.
+ * Never a store fault: the store answered, and retrying would only fail again.
+ */
+export interface RefusedLegacySession {
+  /** What went wrong, naming the option and the fix; no legacy data in it. */
+  refused: string;
+}
+
 /** A legacy session, as the adopter found it. */
 export interface LegacySession {
   /** What the cloakroom session holds from now on: a JSON object. */
@@ -59,8 +70,11 @@ export interface SessionAdopter {
   readonly cookieName: string;
   /** Checks the cookie's raw value with no I/O: a bad one never reaches a store. */
   verify(value: string): LegacyCookieCheck | Promise<LegacyCookieCheck>;
-  /** The legacy session, or null when it is gone. A store fault throws. */
-  read(id: string): Promise<LegacySession | null>;
+  /**
+   * The legacy session, null when it is gone, or `{ refused }` when the application's mapping
+   * of it failed (see RefusedLegacySession). A store fault throws.
+   */
+  read(id: string): Promise<LegacySession | RefusedLegacySession | null>;
   /** Deletes the legacy record; a missing one is fine. */
   remove(id: string): Promise<void>;
   /** The Set-Cookie value that removes the legacy cookie from the browser. */
@@ -175,6 +189,8 @@ async function adoptSession<Data extends object>(ctx: Context, adopter: SessionA
   const legacyId = check.id;
   const legacy = await legacyCall(ctx, adopter, "read", () => adopter.read(legacyId));
   if (legacy === null) return joinRecent(ctx, adopter, ids, now);
+  const refused = (legacy as Partial<RefusedLegacySession>).refused;
+  if (typeof refused === "string") return noSession(ctx, adopter, "corrupt", undefined, refused);
   if (!isLegacySession(legacy)) return noSession(ctx, adopter, "corrupt");
   if (legacy.expiresAt !== null && legacy.expiresAt <= now) return noSession(ctx, adopter, "expired");
 

@@ -135,6 +135,19 @@ describe("adopting a legacy session", () => {
     expect(await store.listUser("ada")).toHaveLength(1);
   });
 
+  it("reads a legacy session the adopter refuses as corrupt: a 200 with no session, the legacy cookie cleared, the reason in the event", async () => {
+    const { adopter, calls } = mapAdopter(new Map());
+    const refused = "adoptExpressSession userIdOf threw (TypeError) on a legacy session; make it return null for a session without a user.";
+    const { sessions, events, store } = setup<Data>({ adopt: adoptLegacySessions({ ...adopter, read: async () => ({ refused }) }) });
+    const fetch = withSession(sessions, async (_request, session) => Response.json({ user: session.userId, invalid: session.invalidReason }));
+    const response = await fetch(new Request("https://app.test/", { headers: { cookie: "legacy=good.s1" } }));
+    expect([response.status, await response.json()]).toEqual([200, { user: null, invalid: "corrupt" }]);
+    expect(response.headers.getSetCookie()).toEqual([CLEAR]);
+    expect(events.filter((event) => event.type === "invalid")).toEqual([{ type: "invalid", reason: "corrupt", detail: refused }]);
+    expect(events.some((event) => event.type === "store-error")).toBe(false);
+    expect([store.total(), calls.remove]).toEqual([0, 0]);
+  });
+
   it("works behind Hono: both cookies on the response", async () => {
     const { sessions } = world();
     const app = new Hono<SessionEnv<Data>>();
