@@ -1,7 +1,9 @@
 /**
  * `adoptExpressSession`: moving express-session's users to cloakroom without signing them out.
  * Given as the manager's `adopt` option, it works behind any binding (Express, Hono, Fetch,
- * Next.js). A request with no cloakroom ticket but with express-session's cookie:
+ * and Next.js's `proxy.ts`, Server Actions and Route Handlers, through the request or
+ * `cookies()`; not a Server Component alone, which cannot set the new ticket: README,
+ * "Next.js"). A request with no cloakroom ticket but with express-session's cookie:
  *
  * - has the cookie's signature checked with `cookie-signature`, the library express-session
  *   uses, against each secret; a forged or unsigned cookie reads as no session ("forged",
