@@ -9,6 +9,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { SessionError } from "../src/index.ts";
+import { createRedactor } from "./secrets.ts";
 
 export const EXIT = { ok: 0, failed: 1, unreachable: 2, usage: 64 } as const;
 
@@ -31,31 +32,23 @@ export interface Io {
   /** Whether stderr is a terminal (progress bars) and stdin one (questions). */
   readonly tty: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Adds strings never to print (passwords, tokens, key secrets). */
+  /** Adds strings never to print (passwords, tokens, key secrets), short ones too (secrets.ts). */
   secret(...values: (string | undefined)[]): void;
-  /** Masks every known secret in `text`. */
+  /** Masks every known secret in `text`, and the password of every URL in it. */
   redact(text: string): string;
   /** One line read from stdin (a confirmation), or null at its end. */
   ask(question: string): Promise<string | null>;
 }
 
 export function processIo(): Io {
-  const secrets = new Set<string>();
-  const redact = (text: string) => {
-    let masked = text;
-    for (const secret of secrets) masked = masked.split(secret).join("***");
-    return masked;
-  };
+  const { add, redact } = createRedactor();
   return {
     out: (line = "") => void process.stdout.write(`${redact(line)}\n`),
     err: (line) => void process.stderr.write(`${redact(line)}\n`),
     status: (text) => void process.stderr.write(redact(text)),
     tty: Boolean(process.stderr.isTTY),
     env: process.env,
-    secret(...values) {
-      // Short strings would mask ordinary words; a real secret is longer.
-      for (const value of values) if (value && value.length >= 4) secrets.add(value);
-    },
+    secret: add,
     redact,
     async ask(question) {
       process.stderr.write(question);

@@ -17,7 +17,10 @@
  * @module
  */
 import { storeFromEnv, type EnvStore } from "../env/index.ts";
+import { urlSecrets } from "./secrets.ts";
 import { usageError, type Io } from "./shell.ts";
+
+export { maskUrl } from "./secrets.ts";
 
 const STORE_VARIABLES = [
   "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_NAME", "REDIS_CLUSTER_NODES", "DATABASE_URL",
@@ -33,15 +36,6 @@ export const STORE_URL_HELP = `Store URLs (or leave the option out: the store yo
   Redis and Upstash URLs take ?prefix=<keyPrefix>; REDIS_USERNAME, REDIS_PASSWORD,
   REDIS_SENTINEL_PASSWORD and REDIS_KEY_PREFIX are read as the application reads them.`;
 
-/** The URL with its password (or Upstash token) replaced by ***, for printing. */
-export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(":");
-    if (/^https?:/i.test(scheme)) return `${scheme}***@`;
-    return colon < 0 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
-  });
-}
-
 interface Split {
   scheme: string;
   user: string;
@@ -53,7 +47,8 @@ interface Split {
 /** `scheme://[user[:password]@]rest[?prefix=...]`, for the URLs `new URL` cannot take (host lists). */
 function split(url: string, what: string): Split {
   const match = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/]*)@)?(.*)$/i.exec(url);
-  if (!match) throw usageError(`${what} is not a URL (${maskUrl(url)}); see --help for the forms a store URL takes.`);
+  // Not echoed: what is not a URL may be anything, a password pasted in the wrong place too.
+  if (!match) throw usageError(`${what} is not a URL (no scheme://); see --help for the forms a store URL takes.`);
   const [, scheme, userinfo = "", tail] = match;
   const colon = userinfo.indexOf(":");
   const query = tail!.indexOf("?");
@@ -83,7 +78,7 @@ export function environmentFor(url: string, base: Readonly<Record<string, string
   if (/^memory:?$/i.test(url)) return { env, secrets: [] };
   if (/^pglite:/i.test(url)) return { env: { ...env, DATABASE_URL: url }, secrets: [] };
   const parts = split(url, what);
-  const secrets = [parts.password];
+  const secrets = [parts.password, ...urlSecrets(url)];
   if (parts.prefix !== undefined) env.REDIS_KEY_PREFIX = parts.prefix;
   const auth = () => {
     if (parts.user) env.REDIS_USERNAME = parts.user;
@@ -139,10 +134,7 @@ export async function openStore(url: string | undefined, io: Io, options: OpenOp
     ? { env: { ...io.env } as Record<string, string>, secrets: [] }
     : environmentFor(url, io.env, options.what);
   io.secret(...secrets, env.REDIS_PASSWORD, env.REDIS_SENTINEL_PASSWORD, env.UPSTASH_REDIS_REST_TOKEN);
-  for (const name of ["DATABASE_URL", "REDIS_URL"]) {
-    const password = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]*)@/i.exec(env[name] ?? "")?.[1];
-    if (password) io.secret(password, decodeURIComponent(password));
-  }
+  for (const name of ["DATABASE_URL", "REDIS_URL"]) io.secret(...urlSecrets(env[name]));
   // The outage lines of the drivers are for a long-running app; a command reports its own failure.
   return storeFromEnv(env, { log: false, migrate: options.migrate ?? false });
 }

@@ -15,20 +15,33 @@
  * one session: one creates it, the others join it. A short-lived pointer record lets requests
  * still in flight with the legacy cookie join after the legacy record is gone (the browser had
  * not yet stored the ticket); past that window the legacy cookie reads as no session.
+ * Whoever joins gets the session as the store has it now, which with `renew` on may be a
+ * retired marker: adopt-join.ts follows renewals and refuses everything else.
  *
  * @module
  */
 import { parseCookie } from "cookie";
 import { base64url } from "jose";
-import { clearOnCommit, type SessionAdoption } from "./adopt-hook.ts";
+import type { SessionAdoption } from "./adopt-hook.ts";
+import { joinAdopted, noSession } from "./adopt-join.ts";
 import type { Context } from "./context.ts";
 import { SessionError } from "./errors.ts";
-import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
 import { Session } from "./session.ts";
 import { handleOf, tagOf, userTag } from "./session-id.ts";
 import { assertStorable, isStorableText } from "./storable.ts";
 import type { SessionRecord } from "./store.ts";
+
+/**
+ * A legacy record the adopter found but cannot turn into a session, because an option of the
+ * application's refused it (express-session's `userIdOf` threw, or named no usable user). It
+ * reads as "corrupt": no session, the legacy cookie cleared, `refused` in the event's detail.
+ * Never a store fault: the store answered, and retrying would only fail again.
+ */
+export interface RefusedLegacySession {
+  /** What went wrong, naming the option and the fix; no legacy data in it. */
+  refused: string;
+}
 
 /** A legacy session, as the adopter found it. */
 export interface LegacySession {
@@ -57,8 +70,11 @@ export interface SessionAdopter {
   readonly cookieName: string;
   /** Checks the cookie's raw value with no I/O: a bad one never reaches a store. */
   verify(value: string): LegacyCookieCheck | Promise<LegacyCookieCheck>;
-  /** The legacy session, or null when it is gone. A store fault throws. */
-  read(id: string): Promise<LegacySession | null>;
+  /**
+   * The legacy session, null when it is gone, or `{ refused }` when the application's mapping
+   * of it failed (see RefusedLegacySession). A store fault throws.
+   */
+  read(id: string): Promise<LegacySession | RefusedLegacySession | null>;
   /** Deletes the legacy record; a missing one is fine. */
   remove(id: string): Promise<void>;
   /** The Set-Cookie value that removes the legacy cookie from the browser. */
@@ -111,39 +127,6 @@ async function adoptionIds(seed: string): Promise<AdoptionIds> {
     anonymousTag: session.slice(43, 47),
     pointer: await handleOf(`${pointer.slice(0, 4)}.${pointer.slice(4, 47)}`),
   };
-}
-
-function sessionOf<Data extends object>(ctx: Context, state: Parameters<Context["newState"]>[0], legacyCookie: string): Session<Data> {
-  const session = new Session<Data>(ctx.newState(state));
-  clearOnCommit(session, legacyCookie);
-  return session;
-}
-
-function noSession<Data extends object>(ctx: Context, adopter: SessionAdopter, reason: InvalidReason, handle?: string): Session<Data> {
-  ctx.emit?.(handle ? { type: "invalid", reason, handle } : { type: "invalid", reason });
-  ctx.emit?.({ type: "read", outcome: "invalid" });
-  return sessionOf<Data>(ctx, { hadCookie: false, invalidReason: reason }, adopter.clearCookie);
-}
-
-/** A session with a stored record and no ticket yet: its commit seals one. */
-function joined<Data extends object>(ctx: Context, adopter: SessionAdopter, sid: string, handle: string, record: SessionRecord): Session<Data> {
-  ctx.emit?.({ type: "read", outcome: "session" });
-  return sessionOf<Data>(
-    ctx,
-    {
-      hadCookie: false,
-      sid,
-      handle,
-      record,
-      data: { ...record.data },
-      userId: record.userId,
-      readUserId: record.userId,
-      idleMs: record.idleTimeout,
-      absoluteMs: record.absoluteExpiresAt - record.createdAt,
-      snapshotStale: ctx.config.cookieCacheMs > 0,
-    },
-    adopter.clearCookie,
-  );
 }
 
 /** The adopter's store fails like any store: ERR_SESSION_STORE, never "no session". */
@@ -206,6 +189,8 @@ async function adoptSession<Data extends object>(ctx: Context, adopter: SessionA
   const legacyId = check.id;
   const legacy = await legacyCall(ctx, adopter, "read", () => adopter.read(legacyId));
   if (legacy === null) return joinRecent(ctx, adopter, ids, now);
+  const refused = (legacy as Partial<RefusedLegacySession>).refused;
+  if (typeof refused === "string") return noSession(ctx, adopter, "corrupt", undefined, refused);
   if (!isLegacySession(legacy)) return noSession(ctx, adopter, "corrupt");
   if (legacy.expiresAt !== null && legacy.expiresAt <= now) return noSession(ctx, adopter, "expired");
 
@@ -245,7 +230,9 @@ async function adoptSession<Data extends object>(ctx: Context, adopter: SessionA
   // sign-out, so failing to delete it fails the request (503) rather than going on.
   await legacyCall(ctx, adopter, "delete", () => adopter.remove(legacyId));
   if (created) ctx.emit?.({ type: "adopted", handle, from: adopter.name });
-  return joined(ctx, adopter, sid, handle, record);
+  // Joined, not taken as found: a parallel request's session may have been renewed or
+  // regenerated since (adopt-join.ts).
+  return joinAdopted(ctx, adopter, sid, handle, record, now);
 }
 
 /** The legacy record is gone: the session it became moments ago, if the pointer says so. */
@@ -259,7 +246,5 @@ async function joinRecent<Data extends object>(ctx: Context, adopter: SessionAdo
   if (handle !== adopted) return noSession(ctx, adopter, "corrupt");
   const current = await ctx.storeCall("read", () => store.read(handle, { now, interval: config.touchIntervalMs }));
   if (!current || !isSessionRecord(current.record)) return noSession(ctx, adopter, "not-found", handle);
-  const record = current.record;
-  if (record.expiresAt <= now || record.absoluteExpiresAt <= now) return noSession(ctx, adopter, "expired", handle);
-  return joined(ctx, adopter, sid, handle, record);
+  return joinAdopted(ctx, adopter, sid, handle, current.record, now);
 }

@@ -37,7 +37,11 @@ export type SessionEvent =
   | { type: "created"; handle: string }
   /** A session of another library moved over (`adopt` option); `from` names the adopter. */
   | { type: "adopted"; handle: string; from: string }
-  | { type: "invalid"; reason: InvalidReason; handle?: string }
+  /**
+   * A cookie read as no session. `detail`, when present, says what the application got wrong
+   * and how to fix it (an adopter option that failed on a legacy session): for its logs.
+   */
+  | { type: "invalid"; reason: InvalidReason; handle?: string; detail?: string }
   | { type: "touched"; handle: string }
   | { type: "resealed"; handle: string; kid: string; fromKid: string }
   | { type: "opened"; kid: string }

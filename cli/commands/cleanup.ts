@@ -4,6 +4,7 @@
  */
 import { openPostgres, planPostgres } from "../../env/postgres.ts";
 import type { PostgresStore } from "../../adapters/postgres/index.ts";
+import { urlSecrets } from "../secrets.ts";
 import { EXIT, integerOption, option, usageError, type Command } from "../shell.ts";
 
 /** Batches per deleteExpired call: one progress line each. */
@@ -26,8 +27,7 @@ expired rows: this only reclaims space. Run it from cron.
     const given = option(args, "database-url");
     const url = given ?? io.env.DATABASE_URL?.trim();
     if (!url) throw usageError("no database: pass --database-url postgres://... or set DATABASE_URL.");
-    const password = /^[a-z]+:\/\/[^:@/]*:([^@/]*)@/i.exec(url)?.[1];
-    if (password) io.secret(password, decodeURIComponent(password));
+    io.secret(...urlSecrets(url));
     const batchSize = integerOption(args, "batch-size", 1000, 1, 100_000);
     const maxBatches = integerOption(args, "max-batches", Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
     let plan;

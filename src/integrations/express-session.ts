@@ -1,7 +1,9 @@
 /**
  * `adoptExpressSession`: moving express-session's users to cloakroom without signing them out.
  * Given as the manager's `adopt` option, it works behind any binding (Express, Hono, Fetch,
- * Next.js). A request with no cloakroom ticket but with express-session's cookie:
+ * and Next.js's `proxy.ts`, Server Actions and Route Handlers, through the request or
+ * `cookies()`; not a Server Component alone, which cannot set the new ticket: README,
+ * "Next.js"). A request with no cloakroom ticket but with express-session's cookie:
  *
  * - has the cookie's signature checked with `cookie-signature`, the library express-session
  *   uses, against each secret; a forged or unsigned cookie reads as no session ("forged",
@@ -34,12 +36,13 @@ import { stringifySetCookie } from "cookie";
 import { unsign } from "cookie-signature";
 import { base64url } from "jose";
 import type { SessionAdoption } from "../adopt-hook.ts";
-import { adoptLegacySessions, type LegacyCookieCheck, type LegacySession } from "../adopt.ts";
+import { adoptLegacySessions, type LegacyCookieCheck, type LegacySession, type RefusedLegacySession } from "../adopt.ts";
 import { SessionError } from "../errors.ts";
+import { isStorableText } from "../storable.ts";
 import { legacyStoreOf, type ExpressSessionStore, type LegacyRecord } from "./express-session-store.ts";
 
 export type { ExpressSessionStore } from "./express-session-store.ts";
-export type { LegacyCookieCheck, LegacySession } from "../adopt.ts";
+export type { LegacyCookieCheck, LegacySession, RefusedLegacySession } from "../adopt.ts";
 
 export interface AdoptExpressSessionOptions {
   /** express-session's `secret`: one string, or the array (every one is tried, as express-session does). */
@@ -55,7 +58,10 @@ export interface AdoptExpressSessionOptions {
   name?: string;
   /**
    * The user a legacy session belongs to, from its data (`cookie` left out): a string (a number
-   * is turned into one), or null or undefined for an anonymous session.
+   * is turned into one), or null or undefined for an anonymous session. It sees every legacy
+   * session, anonymous ones included: `(s) => s.passport?.user ?? null`, not `s.passport.user`.
+   * A legacy session it throws on, or names no usable user for, reads as no session
+   * ("corrupt", its cookie cleared, the event's `detail` saying why), never as a store fault.
    */
   userIdOf: (legacy: Record<string, unknown>) => string | number | null | undefined;
   /**
@@ -68,8 +74,8 @@ export interface AdoptExpressSessionOptions {
 export interface ExpressSessionAdoption extends SessionAdoption {
   /** Checks an express-session cookie's raw value, as the manager does (for tests and tools). */
   verify(value: string): Promise<LegacyCookieCheck>;
-  /** Reads a legacy session by its express-session id, as the manager does. */
-  read(sid: string): Promise<LegacySession | null>;
+  /** Reads a legacy session by its express-session id, as the manager does (`{ refused }` when userIdOf fails on it). */
+  read(sid: string): Promise<LegacySession | RefusedLegacySession | null>;
   /** Deletes a legacy record. */
   remove(sid: string): Promise<void>;
   /** The Set-Cookie value that clears the legacy cookie. */
@@ -96,11 +102,28 @@ async function seedOf(secret: string, sid: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`cloakroom adopts express-session ${sid}`))));
 }
 
-function userIdFrom(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  if (typeof value === "string" && value.length > 0) return value;
-  throw new SessionError("ERR_SESSION_CONFIG", "adoptExpressSession userIdOf must return the user's id (a non-empty string or a number), or null for an anonymous session.");
+const USER_ID_FIX = "return the user's id (a non-empty string of at most 256 characters, or a number), or null for a session without a user, for example (s) => s.passport?.user ?? null";
+
+/** What a returned value was, without the value: the detail goes to logs. */
+function kindOf(value: unknown): string {
+  if (typeof value === "string") return value.length === 0 ? "an empty string" : `a string of ${value.length} characters`;
+  if (typeof value === "number") return String(value);
+  return value === null ? "null" : Array.isArray(value) ? "an array" : `a${typeof value === "object" ? "n" : ""} ${typeof value}`;
+}
+
+/** The legacy session's user by the application's `userIdOf`, or why it cannot be adopted. */
+function userIdFrom(userIdOf: AdoptExpressSessionOptions["userIdOf"], data: Record<string, unknown>): { userId: string | null } | RefusedLegacySession {
+  let value: unknown;
+  try {
+    value = userIdOf(data);
+  } catch (error) {
+    const name = error instanceof Error ? error.name : typeof error;
+    return { refused: `adoptExpressSession userIdOf threw (${name}) on a legacy session, which reads as no session and has its cookie cleared; make it ${USER_ID_FIX}.` };
+  }
+  if (value === null || value === undefined) return { userId: null };
+  if (typeof value === "number" && Number.isFinite(value)) return { userId: String(value) };
+  if (typeof value === "string" && value.length > 0 && value.length <= 256 && isStorableText(value)) return { userId: value };
+  return { refused: `adoptExpressSession userIdOf returned ${kindOf(value)} for a legacy session, which reads as no session and has its cookie cleared; it must ${USER_ID_FIX}.` };
 }
 
 /**
@@ -151,13 +174,14 @@ export function adoptExpressSession(options: AdoptExpressSessionOptions): Expres
       return { ok: false, reason: "forged" };
     },
 
-    async read(sid: string): Promise<LegacySession | null> {
+    async read(sid: string): Promise<LegacySession | RefusedLegacySession | null> {
       const record: LegacyRecord | null = await legacy.get(sid);
       if (!record) return null;
       const { cookie, ...data } = record;
       const raw = (cookie as { expires?: unknown } | undefined)?.expires;
       const expires = typeof raw === "string" ? Date.parse(raw) : raw instanceof Date ? raw.getTime() : NaN;
-      return { data, userId: userIdFrom(userIdOf(data)), expiresAt: Number.isFinite(expires) ? expires : null };
+      const user = userIdFrom(userIdOf, data);
+      return "refused" in user ? user : { data, userId: user.userId, expiresAt: Number.isFinite(expires) ? expires : null };
     },
 
     remove: (sid: string) => legacy.destroy(sid),

@@ -9,6 +9,12 @@
  *   `await cookies()` (Server Actions, Route Handlers) or to the `NextResponse` that
  *   `proxy.ts` returns.
  *
+ * With the manager's `adopt` option (coming from express-session), the legacy cookie is read
+ * from `cookies()` as from a request, so `proxy.ts`, Server Actions and Route Handlers adopt,
+ * and their `commitSession` sets the ticket and clears the legacy cookie. A Server Component
+ * reads the adopted session but cannot set cookies, so adoption belongs in a `proxy.ts` in
+ * front of the pages (README, "Next.js").
+ *
  * Like iron-session, nothing here imports `next`: the parameters are typed by the few methods
  * used, so any object shaped like `cookies()` works (a test's Map-backed fake included), and
  * the module stays Web-standard. A Route Handler can also use `withSession` from "cloakroom",
@@ -35,6 +41,7 @@
 import { parseSetCookie } from "cookie";
 import type { CookieSource } from "../cookie.ts";
 import { SessionError } from "../errors.ts";
+import { contextOf } from "../manager-context.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { ReadOptions, Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
@@ -88,21 +95,44 @@ function checkSessions(sessions: unknown, name: string): void {
 const hasMethod = (value: unknown, method: string): boolean =>
   typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[method] === "function";
 
-/** The `Cookie` header the core reads, built from a cookie store's cookies that matter (the session's, and the bound one). */
-function sourceOf(source: unknown, cookieName: string, boundName?: string): CookieSource {
+/** The cookies of a cookie store the core reads: the session's, the bound one, and the legacy one an adoption takes. */
+interface CookieNames {
+  session: string;
+  bound: string | undefined;
+  legacy: string | undefined;
+}
+
+function namesOf(sessions: Sessions<any>): CookieNames {
+  return { session: sessions.cookieName, bound: sessions.deviceBound?.cookieName, legacy: contextOf(sessions)?.config.adopt?.cookieName };
+}
+
+/** The `Cookie` header the core reads, built from a cookie store's cookies that matter. */
+function sourceOf(source: unknown, names: CookieNames): CookieSource {
   if (hasMethod((source as { headers?: unknown } | null)?.headers, "get")) return source as Request;
-  if (hasMethod(source, "get")) {
-    const valueOf = (name: string): unknown => (source as { get(name: string): unknown }).get(name);
-    const cookie = valueOf(cookieName);
-    if (typeof cookie === "object" && cookie !== null && typeof (cookie as { value?: unknown }).value === "string") {
-      const bound = boundName === undefined ? undefined : (valueOf(boundName) as { value?: unknown } | undefined)?.value;
-      return `${cookieName}=${(cookie as { value: string }).value}${typeof bound === "string" ? `; ${boundName}=${bound}` : ""}`;
-    }
-    // Headers (its get returns a string or null): the core reads its Cookie header.
-    if (typeof cookie === "string" || cookie === null) return source as Headers;
-    return null;
+  if (!hasMethod(source, "get")) return source as CookieSource;
+  const get = (name: string): unknown => (source as { get(name: string): unknown }).get(name);
+  const first = get(names.session);
+  // Headers (its get returns a string or null): the core reads its Cookie header.
+  if (typeof first === "string" || first === null) return source as Headers;
+  const valueOf = (name: string | undefined) => {
+    const cookie = name === undefined ? undefined : name === names.session ? first : get(name);
+    const value = typeof cookie === "object" && cookie !== null ? (cookie as { value?: unknown }).value : undefined;
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const pairs: string[] = [];
+  const ticket = valueOf(names.session);
+  if (ticket !== undefined) {
+    pairs.push(`${names.session}=${ticket}`);
+    const bound = valueOf(names.bound);
+    if (bound !== undefined) pairs.push(`${names.bound}=${bound}`);
+  } else {
+    // No ticket: the adoption (the `adopt` option) reads the legacy cookie. cookies() gives
+    // values decoded, and the adopter reads the cookie as the browser sent it, so it is
+    // encoded again (express-session's cookie is encodeURIComponent of "s:<id>.<signature>").
+    const legacy = valueOf(names.legacy);
+    if (legacy !== undefined) pairs.push(`${names.legacy}=${encodeURIComponent(legacy)}`);
   }
-  return source as CookieSource;
+  return pairs.length > 0 ? pairs.join("; ") : null;
 }
 
 /**
@@ -133,7 +163,7 @@ export async function readSession<Data extends object>(
   options?: ReadOptions,
 ): Promise<Session<Data>> {
   checkSessions(sessions, "readSession");
-  return sessions.read(sourceOf(await source, sessions.cookieName, sessions.deviceBound?.cookieName), options);
+  return sessions.read(sourceOf(await source, namesOf(sessions)), options);
 }
 
 function cookiesOf(target: unknown): NextCookies {

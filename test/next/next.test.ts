@@ -10,11 +10,15 @@ import { rmSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sign } from "cookie-signature";
+import session from "express-session";
+import { MutableRequestCookiesAdapter, RequestCookiesAdapter } from "next/dist/server/web/spec-extension/adapters/request-cookies.js";
 import { RequestCookies, ResponseCookies } from "next/dist/server/web/spec-extension/cookies.js";
 import { NextResponse } from "next/server.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memoryStore } from "../../adapters/memory/index.ts";
 import { createSessions, generateKey } from "../../src/index.ts";
+import { adoptExpressSession } from "../../src/integrations/express-session.ts";
 import { commitSession, readSession } from "../../src/integrations/next.ts";
 import { Keyring } from "../../src/keyring.ts";
 import { openTicket, sealTicket } from "../../src/ticket.ts";
@@ -67,6 +71,50 @@ describe("cloakroom/next with Next's own cookie classes", () => {
     const headers = new Headers();
     await commitSession(sessions, session, new ResponseCookies(headers));
     expect(headers.get("set-cookie")).toBe("__Host-session=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Secure; HttpOnly; SameSite=lax");
+  });
+});
+
+describe("cloakroom/next adopting express-session's visitors through cookies()", () => {
+  const legacyStore = new session.MemoryStore();
+  const secret = "secret-of-the-legacy-app";
+  const sessions = createSessions<{ cart: string[] }>({
+    store: memoryStore(),
+    keys: generateKey("k1"),
+    adopt: adoptExpressSession({ secret, store: legacyStore, userIdOf: (legacy) => (legacy.user as string | undefined) ?? null }),
+  });
+
+  /** A signed-in express-session visitor: its record, and the Cookie header its browser sends. */
+  async function legacyVisitor(user: string): Promise<Headers> {
+    // An id whose signature has "+" or "/", which the cookie carries percent-encoded.
+    let sid = `${user}-0`;
+    for (let i = 1; !/[+/]/.test(sign(sid, secret)); i++) sid = `${user}-${i}`;
+    await new Promise<void>((resolve, reject) =>
+      legacyStore.set(sid, { cookie: { originalMaxAge: null }, user, cart: ["tea"] } as never, (error) => (error ? reject(error) : resolve())),
+    );
+    return new Headers({ cookie: `theme=dark; connect.sid=${encodeURIComponent(`s:${sign(sid, secret)}`)}` });
+  }
+
+  it("adopts in a Server Action or Route Handler: the ticket set and the legacy cookie cleared through the same cookies()", async () => {
+    const headers = await legacyVisitor("ada");
+    // A Server Action's (and a Route Handler's) cookies(): Next's mutable wrapper over the request's cookies.
+    const jar = MutableRequestCookiesAdapter.wrap(new RequestCookies(headers));
+    const adopted = await readSession(sessions, jar);
+    expect([adopted.userId, adopted.get("cart"), adopted.invalidReason]).toEqual(["ada", ["tea"], null]);
+    const response = new Headers();
+    const setCookie = await commitSession(sessions, adopted, new ResponseCookies(response));
+    const [ticket, cleared] = response.getSetCookie();
+    expect(ticket!.split(";")[0]).toBe(setCookie!.split(";")[0]);
+    expect(cleared).toBe("connect.sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    // The browser's next request carries the ticket only, and reads the same session.
+    const next = await readSession(sessions, new RequestCookies(new Headers({ cookie: `theme=dark; ${setCookie!.split(";")[0]}` })));
+    expect([next.userId, next.handle]).toEqual(["ada", adopted.handle]);
+  });
+
+  it("reads the adopted session in a Server Component's cookies(), which cannot set cookies", async () => {
+    const page = RequestCookiesAdapter.seal(new RequestCookies(await legacyVisitor("bob")));
+    const read = await readSession(sessions, page);
+    expect([read.userId, read.get("cart")]).toEqual(["bob", ["tea"]]);
+    await expect(commitSession(sessions, read, page)).rejects.toThrow(/Cookies can only be modified in a Server Action or Route Handler/);
   });
 });
 

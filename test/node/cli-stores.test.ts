@@ -192,6 +192,18 @@ describe("npx cloakroom migrate", () => {
     expect(again).not.toContain(PASSWORD);
   });
 
+  it("names a store whose URL carries ?password= with the password masked, on the screen and in its state file", async () => {
+    await postgresStore({ query: fromPg(pool) }).migrate();
+    const from = `${postgres.url}?password=${PASSWORD}`;
+    const dry = await cloakroom("migrate", "--from", from, "--to", "memory:", "--dry-run");
+    expect(dry).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+ live sessions to copy from postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres\?password=\*\*\* to memory: \(dry run/) });
+    const state = join(work, "password.json");
+    const run = await cloakroom("migrate", "--from", from, "--to", "memory:", "--state", state);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(readFileSync(state, "utf8")).from).toMatch(/\?password=\*\*\*$/);
+    for (const output of [dry.stdout, dry.stderr, run.stdout, run.stderr, readFileSync(state, "utf8")]) expect(output).not.toContain(PASSWORD);
+  });
+
   it("fails with one line and an exit code for bad input and unreachable stores", async () => {
     const [missing, bad, same, down] = await Promise.all([
       cloakroom("migrate"),

@@ -7,9 +7,14 @@ import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createSessions } from "../../src/index.ts";
 import { memoryStore } from "../../adapters/memory/index.ts";
+import { freePort } from "../support/redis-server.ts";
 import { buildCli, cloakroom } from "./cli-process.ts";
 
-beforeAll(buildCli);
+/** A port nothing listens on: a database that cannot be reached, so the URL is printed. */
+let deadPort: number;
+beforeAll(async () => {
+  [deadPort] = await Promise.all([freePort(), buildCli()]);
+});
 
 describe("npx cloakroom keygen", () => {
   it("prints a key entry that createSessions accepts", async () => {
@@ -33,6 +38,47 @@ describe("npx cloakroom keygen", () => {
     expect(unknown.stderr).toBe('cloakroom: unknown command "frobnicate"; cloakroom --help lists the commands.\n');
     expect((await cloakroom("keys", "chek")).stderr).toContain("did you mean cloakroom keys check?");
     expect(await cloakroom("keygen", "--bogus")).toMatchObject({ code: 64, stderr: "cloakroom keygen: Unknown option '--bogus'; see cloakroom keygen --help.\n" });
+  });
+});
+
+describe("passwords in what the CLI prints", () => {
+  const PASSWORD = "pw-4e1d9b0c7a";
+  const printed = (run: { stdout: string; stderr: string }) => run.stdout + run.stderr;
+
+  it("masks a Postgres ?password= query parameter, long or short, in the text and the JSON report", async () => {
+    for (const password of [PASSWORD, "ab"]) {
+      const url = `postgres://app@127.0.0.1:${deadPort}/db?sslmode=disable&password=${password}&application_name=cli`;
+      const [text, json] = await Promise.all([cloakroom("health", "--store", url), cloakroom("health", "--json", "--store", url)]);
+      for (const run of [text, json]) {
+        expect(run.code, password).toBe(2);
+        expect(run.stderr).toContain(`postgres://app@127.0.0.1:${deadPort}/db?sslmode=disable&password=***&application_name=cli is down`);
+        expect(printed(run)).not.toContain(`password=${password}`);
+      }
+    }
+  });
+
+  it("masks a short password whole, even one holding an @", async () => {
+    const run = await cloakroom("health", "--store", `postgres://app:a@b@127.0.0.1:${deadPort}/db`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`postgres://app:***@127.0.0.1:${deadPort}/db is down`);
+    expect(printed(run)).not.toMatch(/a@b|@b@/);
+  });
+
+  it("does not echo what is not a URL, a password in it included", async () => {
+    for (const [command, option] of [["health", "--store"], ["migrate", "--from"]] as const) {
+      for (const password of [PASSWORD, "ab"]) {
+        const run = await cloakroom(command, option, `redis//app:${password}@localhost`, ...(command === "migrate" ? ["--to", "memory:"] : []));
+        expect(run.code).toBe(64);
+        expect(run.stderr).toBe(`cloakroom ${command}: ${option} is not a URL (no scheme://); see --help for the forms a store URL takes.\n`);
+      }
+    }
+  });
+
+  it("masks a short secret where it stands alone, and not inside other words", async () => {
+    // The id names the key in the message, and here it is also the (far too short) secret.
+    const run = await cloakroom("keys", "check", "--keys", "ke:ke");
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('cloakroom keys check: key "***" has a secret of 1 bytes; a secret must be at least 32 random bytes. Make one with: npx cloakroom keygen\n');
   });
 });
 

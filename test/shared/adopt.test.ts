@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { adoptLegacySessions, type LegacyCookieCheck, type SessionAdopter } from "../../src/adopt.ts";
 import { withSession, type SessionAdoption } from "../../src/index.ts";
 import { sessionMiddleware, type SessionEnv } from "../../src/integrations/hono.ts";
-import { setup } from "./helpers.ts";
+import { cookieFrom, setup } from "./helpers.ts";
 
 type Data = { cart: string[] };
 const CLEAR = "legacy=; Max-Age=0; Path=/";
@@ -44,12 +44,12 @@ function mapAdopter(records: Map<string, LegacyRecord>) {
   return { adopter, calls, failRemove: (on: boolean) => void (failRemove = on) };
 }
 
-function world() {
+function world(options: Parameters<typeof setup>[0] = {}) {
   const records = new Map<string, LegacyRecord>([["s1", { cart: ["tea"], user: "ada" }]]);
   const legacy = mapAdopter(records);
-  const base = setup<Data>({ adopt: adoptLegacySessions(legacy.adopter) });
+  const base = setup<Data>({ adopt: adoptLegacySessions(legacy.adopter), ...options });
   // A second instance of the application on the same store (and the same legacy store).
-  const other = setup<Data>({ adopt: adoptLegacySessions(legacy.adopter), store: base.store, keys: base.keys, clock: base.clock });
+  const other = setup<Data>({ adopt: adoptLegacySessions(legacy.adopter), ...options, store: base.store, keys: base.keys, clock: base.clock });
   return { ...base, other: other.sessions, records, legacy };
 }
 
@@ -135,6 +135,19 @@ describe("adopting a legacy session", () => {
     expect(await store.listUser("ada")).toHaveLength(1);
   });
 
+  it("reads a legacy session the adopter refuses as corrupt: a 200 with no session, the legacy cookie cleared, the reason in the event", async () => {
+    const { adopter, calls } = mapAdopter(new Map());
+    const refused = "adoptExpressSession userIdOf threw (TypeError) on a legacy session; make it return null for a session without a user.";
+    const { sessions, events, store } = setup<Data>({ adopt: adoptLegacySessions({ ...adopter, read: async () => ({ refused }) }) });
+    const fetch = withSession(sessions, async (_request, session) => Response.json({ user: session.userId, invalid: session.invalidReason }));
+    const response = await fetch(new Request("https://app.test/", { headers: { cookie: "legacy=good.s1" } }));
+    expect([response.status, await response.json()]).toEqual([200, { user: null, invalid: "corrupt" }]);
+    expect(response.headers.getSetCookie()).toEqual([CLEAR]);
+    expect(events.filter((event) => event.type === "invalid")).toEqual([{ type: "invalid", reason: "corrupt", detail: refused }]);
+    expect(events.some((event) => event.type === "store-error")).toBe(false);
+    expect([store.total(), calls.remove]).toEqual([0, 0]);
+  });
+
   it("works behind Hono: both cookies on the response", async () => {
     const { sessions } = world();
     const app = new Hono<SessionEnv<Data>>();
@@ -150,5 +163,78 @@ describe("adopting a legacy session", () => {
     expect(() => setup({ adopt: adoptLegacySessions({ ...adopter, cookieName: "__Host-session" }) })).toThrow(/cloakroom's own cookie.name/);
     expect(() => setup({ adopt: {} as SessionAdoption })).toThrow(/adopt must be an adoption/);
     expect(() => adoptLegacySessions({} as SessionAdopter)).toThrow(/needs an adopter/);
+  });
+});
+
+describe("adopting with renew on: the adopted id is retired like any (store rule 10)", () => {
+  const renew = { every: 10, grace: 5 };
+
+  it("does not renew on the adopting response, so requests still carrying the legacy cookie join the session", async () => {
+    const { sessions, other, clock, events } = world({ renew });
+    const first = await sessions.read("legacy=good.s1");
+    const [ticket] = await sessions.commitCookies(first);
+    expect(events.filter((event) => event.type === "renewed")).toEqual([]);
+    expect((await sessions.read(cookieFrom(ticket!))).handle).toBe(first.handle);
+    clock.advance(500);
+    const late = await other.read("legacy=good.s1");
+    expect([late.handle, late.userId, late.get("cart")]).toEqual([first.handle, "ada", ["tea"]]);
+  });
+
+  it("reads a legacy cookie as no session after a sign-out through the new ticket", async () => {
+    const { sessions, clock } = world({ renew });
+    const first = await sessions.read("legacy=good.s1");
+    const [ticket] = await sessions.commitCookies(first);
+    clock.advance(1000);
+    const signedIn = await sessions.read(cookieFrom(ticket!));
+    signedIn.destroy();
+    await sessions.commitCookies(signedIn);
+    clock.advance(1000);
+    const late = await sessions.read("legacy=good.s1");
+    expect([late.invalidReason, late.userId, late.get("cart")]).toEqual(["not-found", null, undefined]);
+  });
+
+  it("follows renewals of the adopted id to the live session, which the joining request changes without setting a ticket", async () => {
+    const { sessions, other, clock, store } = world({ renew });
+    const first = await sessions.read("legacy=good.s1");
+    const [ticket] = await sessions.commitCookies(first);
+    clock.advance(11_000);
+    const renewing = await sessions.read(cookieFrom(ticket!));
+    const [renewed] = await sessions.commitCookies(renewing);
+    expect(renewing.handle).not.toBe(first.handle);
+    clock.advance(1000);
+    const late = await other.read("legacy=good.s1");
+    expect([late.handle, late.userId, late.get("cart")]).toEqual([renewing.handle, "ada", ["tea"]]);
+    late.update("cart", (cart = []) => [...cart, "jam"]);
+    expect(await other.commitCookies(late)).toEqual([CLEAR]);
+    expect((await sessions.read(cookieFrom(renewed!))).get("cart")).toEqual(["tea", "jam"]);
+    expect(await store.listUser("ada")).toHaveLength(1);
+  });
+
+  it("reads a legacy cookie as no session once the adopted id was regenerated (a sign-out, a sign-in)", async () => {
+    for (const next of [null, "bob"]) {
+      const { sessions, clock } = world({ renew });
+      const first = await sessions.read("legacy=good.s1");
+      const [ticket] = await sessions.commitCookies(first);
+      const signingOut = await sessions.read(cookieFrom(ticket!));
+      signingOut.userId = next;
+      await sessions.commitCookies(signingOut);
+      clock.advance(1000);
+      const late = await sessions.read("legacy=good.s1");
+      expect([late.invalidReason, late.userId, late.get("cart")], String(next)).toEqual(["not-found", null, undefined]);
+    }
+  });
+
+  it("never takes a marker for the session when the legacy record is read back after its deletion (a lagging replica)", async () => {
+    const records = new Map<string, LegacyRecord>([["s1", { cart: ["tea"], user: "ada" }]]);
+    const { adopter } = mapAdopter(records);
+    const { sessions } = setup<Data>({ renew, adopt: adoptLegacySessions({ ...adopter, remove: async () => {} }) });
+    const first = await sessions.read("legacy=good.s1");
+    const [ticket] = await sessions.commitCookies(first);
+    const signingOut = await sessions.read(cookieFrom(ticket!));
+    signingOut.userId = null;
+    await sessions.commitCookies(signingOut);
+    expect(records.has("s1")).toBe(true);
+    const late = await sessions.read("legacy=good.s1");
+    expect([late.invalidReason, late.userId, late.get("cart")]).toEqual(["not-found", null, undefined]);
   });
 });
