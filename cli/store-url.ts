@@ -46,7 +46,8 @@ interface Split {
 
 /** `scheme://[user[:password]@]rest[?prefix=...]`, for the URLs `new URL` cannot take (host lists). */
 function split(url: string, what: string): Split {
-  const match = /^([a-z][a-z0-9+.-]*):\/\/(?:([^@/]*)@)?(.*)$/i.exec(url);
+  // The userinfo runs to the last "@": a password may hold a raw "@", a host list never does.
+  const match = /^([a-z][a-z0-9+.-]*):\/\/(?:(.*)@)?([^@]*)$/i.exec(url);
   // Not echoed: what is not a URL may be anything, a password pasted in the wrong place too.
   if (!match) throw usageError(`${what} is not a URL (no scheme://); see --help for the forms a store URL takes.`);
   const [, scheme, userinfo = "", tail] = match;

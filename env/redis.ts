@@ -14,6 +14,7 @@
  */
 import type { Cluster, Redis } from "ioredis";
 import { failoverSafeClusterOptions, failoverSafeOptions } from "../adapters/ioredis/client-options.ts";
+import { guardedStore } from "../src/resilience/guarded-store.ts";
 import { ioredisStore } from "../adapters/ioredis/index.ts";
 import { loadDriver } from "./load.ts";
 import { configError, listOf, oneLine, REDIS_VARIABLES, variable, type EnvLog, type EnvSource, type OpenedStore, type RedisVariable } from "./variables.ts";
@@ -127,6 +128,9 @@ function reportOutages(client: Redis | Cluster, what: string, options: OpenRedis
   client.on("ready", () => (quiet = false));
 }
 
+/** A Cluster's budget beyond commandTimeout: a command can queue briefly before a node takes it. */
+const CLUSTER_QUEUE_MARGIN_MS = 500;
+
 export async function openRedis(plan: RedisPlan, options: OpenRedisOptions): Promise<OpenedStore> {
   const ioredis = await loadDriver<typeof import("ioredis")>("ioredis", plan.variable);
   const clientOptions = failoverSafeOptions({ commandTimeoutMs: options.commandTimeoutMs });
@@ -151,11 +155,18 @@ export async function openRedis(plan: RedisPlan, options: OpenRedisOptions): Pro
     client = new ioredis.Cluster(plan.nodes, { ...clusterOptions, redisOptions: { ...clusterOptions.redisOptions, ...plan.auth } });
   }
   reportOutages(client, plan.description, options);
-  const store = ioredisStore({
+  const adapter = ioredisStore({
     client,
     ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
     ...(sentinel ? { sentinel } : {}),
   });
+  // ioredis bounds a command by commandTimeout only once it has reached a node. A Cluster holds
+  // commands in a queue of its own until it is ready (at start, or with every node gone), and
+  // that queue waits forever: the guard is its bound. No breaker: the Cluster's own retries
+  // decide when it is back, and a breaker would go on failing requests after that.
+  const store = plan.variable === "REDIS_CLUSTER_NODES"
+    ? guardedStore(adapter, { timeoutMs: options.commandTimeoutMs + CLUSTER_QUEUE_MARGIN_MS, breaker: false })
+    : adapter;
   return {
     store,
     clients: { redis: client },

@@ -84,11 +84,14 @@ describe("npx cloakroom health", () => {
   });
 
   it("exits 2 with one line when the server cannot be reached, the password masked", async () => {
-    const [redisDown, postgresDown] = await Promise.all([
+    const [redisDown, postgresDown, clusterDown] = await Promise.all([
       cloakroom("health", "--store", `redis://app:${PASSWORD}@127.0.0.1:${deadPort}`),
       cloakroom("health", "--store", `postgres://app:${PASSWORD}@127.0.0.1:${deadPort}/db`),
+      // A Cluster that never becomes ready: ioredis queues its commands with no bound of their own.
+      cloakroom("health", "--store", `redis+cluster://app:p@ss${PASSWORD}@127.0.0.1:${deadPort},127.0.0.1:${deadPort}`),
     ]);
-    for (const run of [redisDown, postgresDown]) {
+    expect(clusterDown.stdout + clusterDown.stderr).not.toContain(`p@ss${PASSWORD}`);
+    for (const run of [redisDown, postgresDown, clusterDown]) {
       expect(run.code).toBe(2);
       expect(run.stdout).toMatch(/^down: /);
       expect(oneLine(run.stderr)).toBe(true);
