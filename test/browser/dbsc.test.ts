@@ -12,22 +12,19 @@
  * B, a DBSC browser with no key for this session): once the copied bound cookie has run out, B's
  * session reads as unbound and the strict demo refuses it, while A goes on.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type BrowserContext, type CDPSession, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETTLE_MS } from "../../src/dbsc/binding.ts";
 import { generateKey } from "../../src/index.ts";
+import { CHROMIUM, CHROMIUM_ARGS, ensureBuilt, requireTools, root, startExample, type ExampleServer } from "../support/browser.ts";
+import { freePort } from "../support/redis-server.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ...CHROMIUM_ARGS,
   // dbsc.md: DBSC with software keys (no TPM here), its DevTools events, and no refresh quota.
   "--enable-features=DeviceBoundSessions,EnableBoundSessionCredentialsSoftwareKeysForManualTesting,DeviceBoundSessionsDevTools",
   "--disable-features=DeviceBoundSessionsRefreshQuota",
@@ -39,20 +36,8 @@ const SCREENSHOT = join(root, ".reports/screenshots/dbsc.png");
 
 let work = "";
 let base = "";
-let server: ChildProcess | undefined;
-let serverExited: Promise<number | null> | undefined;
-let output = "";
+let server: ExampleServer | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function run(command: string, args: string[]): void {
   execFileSync(command, args, { cwd: work, stdio: ["ignore", "ignore", "pipe"] });
@@ -75,21 +60,15 @@ function certificates(home: string): { cert: string; key: string } {
 }
 
 beforeAll(async () => {
-  for (const [tool, from] of [[CHROMIUM, "chromium"], ["/usr/bin/certutil", "libnss3-tools"], ["/usr/bin/openssl", "openssl"]]) {
-    if (!existsSync(tool!)) throw new Error(`cloakroom tests: ${tool} was not found; apt-get install -y ${from} (npm test installs it as root).`);
-  }
-  if (!BUILT.every((file) => existsSync(join(root, file)))) {
-    const build = spawnSync(join(root, "node_modules/.bin/tsup"), ["--silent", "--no-dts"], { cwd: root, stdio: "inherit" });
-    expect(build.status).toBe(0);
-  }
+  requireTools([[CHROMIUM, "chromium"], ["/usr/bin/certutil", "libnss3-tools"], ["/usr/bin/openssl", "openssl"]]);
+  ensureBuilt(BUILT);
   work = mkdtempSync(join(tmpdir(), "cloakroom-dbsc-"));
   const tls = certificates(join(work, "home"));
   const port = await freePort();
   base = `https://localhost:${port}`;
-  const child = spawn(process.execPath, ["examples/hono-node/server.ts"], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? "",
+  server = await startExample(
+    "examples/hono-node/server.ts",
+    {
       PORT: String(port),
       NODE_ENV: "development",
       SESSION_KEYS: generateKey("k1"),
@@ -98,23 +77,12 @@ beforeAll(async () => {
       DEMO_TLS_CERT: tls.cert,
       DEMO_TLS_KEY: tls.key,
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  server = child;
-  serverExited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", () => output.includes("cloakroom demo: open https://") && resolve());
-    void serverExited!.then((code) => reject(new Error(`the demo exited with ${code} before listening:\n${output}`)));
-  });
+    "cloakroom demo: open https://",
+  );
 });
 
 afterAll(async () => {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    process.kill(server.pid!, "SIGTERM");
-    await serverExited;
-  }
+  await server?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

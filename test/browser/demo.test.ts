@@ -8,84 +8,34 @@
  * The screenshot (.reports/screenshots/demo.png) is CI's artifact. scripts/summary.mjs counts
  * this directory as the "chromium" runtime.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKey } from "../../src/index.ts";
+import { CHROMIUM, CHROMIUM_ARGS, ensureBuilt, requireTools, root, startExample, type ExampleServer } from "../support/browser.ts";
+import { freePort } from "../support/redis-server.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-// toolchain notes, row 12: headless Debian Chromium as root, with nothing reaching out to the network.
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
 const SCREENSHOT = join(root, ".reports/screenshots/demo.png");
 const BUILT = ["dist/index.js", "dist/hono.js", "dist/env.js", "dist/adapters/memory.js"];
 const COOKIE = "__Host-session";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-let server: ChildProcess | undefined;
-let serverExited: Promise<number | null> | undefined;
-let serverOutput = "";
+let server: ExampleServer | undefined;
 let browser: Browser | undefined;
 let base = "";
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `cloakroom tests: ${CHROMIUM} was not found. Install Debian's Chromium: apt-get install -y chromium ` +
-        `(.ci/run does when it is missing). Never \`playwright install\`: the test uses the system browser.` +
-        (process.env.CI === "true" ? " (CI=true: a missing Chromium fails the run)" : ""),
-    );
-  }
-  // scripts/test.mjs builds first; this keeps the file runnable on its own.
-  if (!BUILT.every((file) => existsSync(join(root, file)))) {
-    const build = spawnSync(join(root, "node_modules/.bin/tsup"), ["--silent", "--no-dts"], { cwd: root, stdio: "inherit" });
-    expect(build.status).toBe(0);
-  }
-
+  requireTools();
+  ensureBuilt(BUILT);
   const port = await freePort();
   base = `http://localhost:${port}`;
-  // A minimal environment: no store variable from the caller's shell, so the demo runs on memory.
-  const child = spawn(process.execPath, ["examples/hono-node/server.ts"], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  server = child;
-  serverExited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (serverOutput += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (serverOutput += chunk));
-  await new Promise<void>((resolve, reject) => {
-    const check = () => serverOutput.includes("cloakroom demo: open") && resolve();
-    child.stdout!.on("data", check);
-    void serverExited!.then((code) => reject(new Error(`the demo exited with ${code} before listening:\n${serverOutput}`)));
-  });
-
+  server = await startExample("examples/hono-node/server.ts", { PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") }, "cloakroom demo: open");
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null && server.signalCode === null) {
-    process.kill(server.pid!, "SIGTERM");
-    await serverExited;
-  }
+  await server?.stop();
 });
 
 /** A browser context as one device: its own cookie jar and user agent; page errors are collected. */

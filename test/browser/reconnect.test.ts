@@ -5,73 +5,31 @@
  * posts, the first comes back and must show what it missed, in order, once; then it signs out
  * and the resume token it holds is refused. scripts/summary.mjs counts this as "chromium".
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKey } from "../../src/index.ts";
+import { CHROMIUM, CHROMIUM_ARGS, ensureBuilt, requireTools, startExample, type ExampleServer } from "../support/browser.ts";
+import { freePort } from "../support/redis-server.ts";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
 const BUILT = ["dist/index.js", "dist/hono.js", "dist/env.js", "dist/replay.js", "dist/adapters/memory.js"];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
-let server: ChildProcess | undefined;
-let serverExited: Promise<number | null> | undefined;
-let output = "";
+let server: ExampleServer | undefined;
 let browser: Browser | undefined;
 let base = "";
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`cloakroom tests: ${CHROMIUM} was not found. Install Debian's Chromium: apt-get install -y chromium (never \`playwright install\`).`);
-  }
-  if (!BUILT.every((file) => existsSync(join(root, file)))) {
-    const build = spawnSync(join(root, "node_modules/.bin/tsup"), ["--silent", "--no-dts"], { cwd: root, stdio: "inherit" });
-    expect(build.status).toBe(0);
-  }
+  requireTools();
+  ensureBuilt(BUILT);
   const port = await freePort();
   base = `http://localhost:${port}`;
-  // No store variable from the caller's shell: the example runs on memory.
-  const child = spawn(process.execPath, ["examples/reconnect/server.ts"], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  server = child;
-  serverExited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", () => output.includes("cloakroom reconnect: open") && resolve());
-    void serverExited!.then((code) => reject(new Error(`the example exited with ${code} before listening:\n${output}`)));
-  });
+  server = await startExample("examples/reconnect/server.ts", { PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") }, "cloakroom reconnect: open");
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null && server.signalCode === null) {
-    process.kill(server.pid!, "SIGTERM");
-    await serverExited;
-  }
+  await server?.stop();
 });
 
 async function device(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
