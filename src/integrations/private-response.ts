@@ -8,14 +8,16 @@
  */
 import type { Session } from "../session.ts";
 
+/** What a response served to a stored session gets unless its handler set a Cache-Control of its own. */
+export const PRIVATE = "private, no-store";
+
 /**
- * The Cache-Control a response gets, or null to leave it as the handler set it. A response
- * with a Set-Cookie is `no-store`. One served to a stored session is `private, no-store`
- * unless the handler already made it private or no-store (a handler's `public` is overridden:
- * it cannot know what a later change to the page will show).
+ * The Cache-Control a response gets, or null to leave it as it is. A response with a
+ * Set-Cookie is `no-store`, whatever the handler said: it hands out a session. One served to a
+ * stored session is `private, no-store` unless the handler set a Cache-Control itself (then
+ * the handler decided, for example a public asset behind the middleware).
  */
 export function sessionCacheControl(session: Session<object>, setsCookie: boolean, current: string | null): string | null {
   if (setsCookie) return "no-store";
-  if (session.isNew) return null;
-  return current && /(^|[\s,])(private|no-store)($|[\s,=])/i.test(current) ? null : "private, no-store";
+  return session.isNew || current ? null : PRIVATE;
 }
