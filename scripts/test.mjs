@@ -1,5 +1,5 @@
 /**
- * `npm test`: the Debian packages the tests need (scripts/system-deps.mjs), build, type-check,
+ * `npm test`: the Debian packages the tests need (scripts/system-deps.ts), build, type-check,
  * then the same cases on every runtime, and one closing line,
  * `N passed, N failed`, summed over all of them. Every step runs even after a failure so the
  * totals are complete; the exit code is non-zero when anything failed. Adding a runtime is one
