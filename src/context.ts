@@ -8,6 +8,7 @@
 import { SessionError } from "./errors.ts";
 import { safeEmitter, type EventListener } from "./events.ts";
 import { Keyring, type RingKey } from "./keyring.ts";
+import { NO_ACTIVE_KEY, sealingKeyInOrder } from "./key-order.ts";
 import { resolveOptions, type ResolvedOptions, type SessionsOptions } from "./options.ts";
 import { dataObject, type SessionState } from "./session.ts";
 import type { SessionStore } from "./store.ts";
@@ -27,14 +28,12 @@ export interface Context {
   activeKey(now: number): RingKey;
 }
 
-export const NO_ACTIVE_KEY =
-  "every key's notAfter has passed, so no key can seal a ticket. Add a new key in front: npx cloakroom keygen";
 
 export function createContext(options: SessionsOptions): Context {
   const config = resolveOptions(options);
   const { store } = config;
   const keyring = new Keyring(config.keys);
-  if (!keyring.sealingKey(config.clock())) throw new SessionError("ERR_SESSION_NO_ACTIVE_KEY", NO_ACTIVE_KEY);
+  sealingKeyInOrder(keyring, config.clock());
   const emit = safeEmitter(config.onEvent);
   const owner = {};
 

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { NO_ACTIVE_KEY } from "./context.ts";
-import { SessionError } from "./errors.ts";
 import { Keyring, type KeysInput } from "./keyring.ts";
+import { sealingKeyInOrder } from "./key-order.ts";
 
 export type KeyRole = "seals" | "opens" | "retired";
 
@@ -38,11 +37,9 @@ export interface InspectKeysOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
-const until = (entry: KeyReportEntry) => (entry.notAfter === null ? "no end" : iso(entry.notAfter));
 
 /**
- * Also refuses a list whose sealing key retires before a key listed after it: once it retires,
- * that older key seals again (the usual slip is a new key appended instead of put in front).
+ * Refuses the lists createSessions refuses (key-order.ts), with the same errors.
  *
  * @example
  * const report = inspectKeys(process.env.SESSION_KEYS!);
@@ -52,8 +49,7 @@ export function inspectKeys(input: KeysInput, options: InspectKeysOptions = {}):
   const now = options.now ?? Date.now();
   const absoluteMs = (options.absoluteTimeout ?? 604800) * 1000;
   const ring = new Keyring(input);
-  const sealingKey = ring.sealingKey(now);
-  if (!sealingKey) throw new SessionError("ERR_SESSION_NO_ACTIVE_KEY", NO_ACTIVE_KEY);
+  const sealingKey = sealingKeyInOrder(ring, now);
   const keys = ring.keys.map((key, index): KeyReportEntry => ({
     id: key.id,
     position: index + 1,
@@ -62,14 +58,6 @@ export function inspectKeys(input: KeysInput, options: InspectKeysOptions = {}):
   }));
   const sealing = keys.find((entry) => entry.role === "seals")!;
   const behind = keys.filter((entry) => entry.position > sealing.position && entry.role === "opens");
-  const outlives = behind.find((entry) => (entry.notAfter ?? Infinity) > (sealing.notAfter ?? Infinity));
-  if (outlives) {
-    throw new SessionError(
-      "ERR_SESSION_KEYS",
-      `key "${sealing.id}" seals now but retires at ${until(sealing)}, before key "${outlives.id}" listed after it (${until(outlives)}), ` +
-        `which would then seal again. List keys newest first: the key that seals in front with no notAfter, older keys after it with theirs.`,
-    );
-  }
 
   const next: string[] = [];
   // A whole day, rounded up: a date an operator can type, never earlier than needed.

@@ -113,7 +113,7 @@ describe("ticket cache", () => {
 
   it("never serves a ticket past its key's notAfter from memory", async () => {
     const start = Date.UTC(2026, 10, 22, 12);
-    const { sessions, clock } = setup({ keys: `${generateKey("new")}@${new Date(start + 3_600_000).toISOString()},${generateKey("old")}` });
+    const { sessions, clock } = setup({ keys: `${generateKey("new")}@${new Date(start + 3_600_000).toISOString()},${generateKey("old")}@${new Date(start + 60_000).toISOString()}` });
     const cookie = await signIn(sessions, "ann");
     expect(JSON.parse(atob(cookie.split("=")[1]!.split(".")[0]!)).kid).toBe("new");
     clock.advance(3_600_001);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSessions, generateKey } from "../../src/index.ts";
+import { createSessions, generateKey, SessionError } from "../../src/index.ts";
 import { memoryStore } from "../../adapters/memory/index.ts";
 import { cookieFrom, manualClock, signIn } from "./helpers.ts";
 
@@ -69,9 +69,20 @@ describe("key rotation", () => {
     expect(() => manager(`${oldKey}@2020-01-01`)).toThrow(/every key's notAfter has passed/);
   });
 
+  it("refuses a list whose sealing key retires before a key listed after it", () => {
+    clock.set(Date.parse("2026-11-22T12:00:00Z"));
+    // The usual slip: the new key appended instead of put in front. Once "2026-11" retired,
+    // "2026-10" would seal again and every ticket "2026-11" sealed would read as key-retired.
+    expect(() => manager(`${newKey}@2026-12-01,${oldKey}`)).toThrow(/key "2026-11" seals now but retires at 2026-12-01T00:00:00Z, before key "2026-10"/);
+    expect(() => manager(`${newKey}@2026-12-01,${oldKey}@2026-12-02`)).toThrow(SessionError);
+    // A key listed after it that retires first, or has already retired, is in order.
+    expect(() => manager(`${newKey}@2026-12-01,${oldKey}@2026-11-30`)).not.toThrow();
+    expect(() => manager(`${newKey},${oldKey}@2020-01-01`)).not.toThrow();
+  });
+
   it("stops sealing with a key once its notAfter passes, even in a running process", async () => {
     clock.set(Date.parse("2026-11-22T12:00:00Z"));
-    const sessions = manager(`${newKey}@2026-11-23T00:00:00Z,${oldKey}`);
+    const sessions = manager(`${newKey}@2026-11-23T00:00:00Z,${oldKey}@2026-11-22T18:00:00Z`);
     const session = await sessions.read(null);
     session.set("a", 1);
     const first = cookieFrom(await sessions.commit(session));
