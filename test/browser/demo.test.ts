@@ -10,37 +10,19 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKey } from "../../src/index.ts";
-import { CHROMIUM, CHROMIUM_ARGS, ensureBuilt, requireTools, root, startExample, type ExampleServer } from "../support/browser.ts";
-import { freePort } from "../support/redis-server.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { exampleInBrowser, root } from "../support/browser.ts";
 
 const SCREENSHOT = join(root, ".reports/screenshots/demo.png");
 const BUILT = ["dist/index.js", "dist/hono.js", "dist/env.js", "dist/adapters/memory.js"];
 const COOKIE = "__Host-session";
 
-let server: ExampleServer | undefined;
-let browser: Browser | undefined;
-let base = "";
-
-beforeAll(async () => {
-  requireTools();
-  ensureBuilt(BUILT);
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  server = await startExample("examples/hono-node/server.ts", { PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") }, "cloakroom demo: open");
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = exampleInBrowser("examples/hono-node/server.ts", BUILT, "cloakroom demo: open");
 
 /** A browser context as one device: its own cookie jar and user agent; page errors are collected. */
 async function device(name: string): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser!.newContext({ userAgent: `cloakroom browser test, ${name}` });
+  const context = await live.browser.newContext({ userAgent: `cloakroom browser test, ${name}` });
   // Well inside vitest's 30 s, so a wait that never ends fails with what it waited for.
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
@@ -56,7 +38,7 @@ async function device(name: string): Promise<{ context: BrowserContext; page: Pa
 }
 
 async function signIn(page: Page, user: string): Promise<void> {
-  await page.goto(base);
+  await page.goto(live.base);
   await page.locator("#signed-out").waitFor({ state: "visible" });
   await page.locator('#login input[name="user"]').fill(user);
   await page.locator("#login button").click();
@@ -85,7 +67,7 @@ describe("the demo in Chromium", () => {
     expect(await page.locator("#devices li.current").textContent()).toContain("cloakroom browser test, laptop  (this device)");
 
     // HttpOnly: the browser holds the cookie, the page's script cannot see it.
-    const [cookie, ...others] = await laptop.context.cookies(base);
+    const [cookie, ...others] = await laptop.context.cookies(live.base);
     expect(others).toEqual([]);
     expect(cookie).toMatchObject({ name: COOKIE, httpOnly: true, secure: true, sameSite: "Lax", path: "/" });
     expect(cookie!.value.length).toBeGreaterThan(0);
@@ -114,7 +96,7 @@ describe("the demo in Chromium", () => {
     await page.reload();
     await page.locator("#signed-out").waitFor({ state: "visible" });
     expect(await page.locator("#signed-in").isHidden()).toBe(true);
-    const me = await laptop.context.request.get(`${base}/me`);
+    const me = await laptop.context.request.get(`${live.base}/me`);
     expect(me.status()).toBe(401);
 
     expect([...laptop.problems, ...phone.problems]).toEqual([]);

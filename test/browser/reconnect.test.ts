@@ -5,35 +5,17 @@
  * posts, the first comes back and must show what it missed, in order, once; then it signs out
  * and the resume token it holds is refused. scripts/summary.mjs counts this as "chromium".
  */
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKey } from "../../src/index.ts";
-import { CHROMIUM, CHROMIUM_ARGS, ensureBuilt, requireTools, startExample, type ExampleServer } from "../support/browser.ts";
-import { freePort } from "../support/redis-server.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { exampleInBrowser } from "../support/browser.ts";
 
 const BUILT = ["dist/index.js", "dist/hono.js", "dist/env.js", "dist/replay.js", "dist/adapters/memory.js"];
 
 
-let server: ExampleServer | undefined;
-let browser: Browser | undefined;
-let base = "";
-
-beforeAll(async () => {
-  requireTools();
-  ensureBuilt(BUILT);
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  server = await startExample("examples/reconnect/server.ts", { PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") }, "cloakroom reconnect: open");
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const live = exampleInBrowser("examples/reconnect/server.ts", BUILT, "cloakroom reconnect: open");
 
 async function device(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser!.newContext();
+  const context = await live.browser.newContext();
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();
   const problems: string[] = [];
@@ -42,7 +24,7 @@ async function device(): Promise<{ context: BrowserContext; page: Page; problems
     // /me answers 401 when signed out, and fetches fail while offline: Chromium logs both.
     if (message.type() === "error" && !/status of 401|ERR_INTERNET_DISCONNECTED/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
-  await page.goto(base);
+  await page.goto(live.base);
   await page.locator("#login").waitFor({ state: "visible" });
   return { context, page, problems };
 }

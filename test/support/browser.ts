@@ -9,7 +9,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
+import { generateKey } from "../../src/index.ts";
+import { freePort } from "./redis-server.ts";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
 export const CHROMIUM = "/usr/bin/chromium";
@@ -65,5 +68,33 @@ export async function startExample(script: string, env: Record<string, string>, 
         await exited;
       }
     },
+  };
+}
+
+/**
+ * Registers the file's beforeAll/afterAll: builds what `built` lists if missing, starts the
+ * example on a free port at http://localhost (a secure context, so `__Host-` cookies work over
+ * plain http) on memory with a fresh key, and launches Chromium. Read `base` and `browser`
+ * inside tests, once beforeAll has run.
+ */
+export function exampleInBrowser(script: string, built: readonly string[], ready: string): { readonly base: string; readonly browser: Browser } {
+  let server: ExampleServer | undefined;
+  let browser: Browser | undefined;
+  let base = "";
+  beforeAll(async () => {
+    requireTools();
+    ensureBuilt(built);
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    server = await startExample(script, { PORT: String(port), NODE_ENV: "development", SESSION_KEYS: generateKey("k1") }, ready);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+  return {
+    get base() { return base; },
+    get browser() { return browser!; },
   };
 }
