@@ -38,6 +38,7 @@ import { fromPg, postgresStore, type QueryFunction } from "../adapters/postgres/
 import { statements } from "../adapters/postgres/statements.ts";
 import { tableNames } from "../adapters/postgres/schema.ts";
 import { startPostgres } from "../test/support/postgres-server.ts";
+import { interleavedRates } from "./interleaved-rates.ts";
 
 const VISITORS = 1_000;
 const IN_FLIGHT = 16;
@@ -201,32 +202,9 @@ try {
     perRequest.set(line.id, (line.statements() - before) / COUNTED);
   }
 
-  /** Runs `line` with IN_FLIGHT requests in flight for `ms`; returns requests per second. */
-  async function slice(line: Line, ms: number): Promise<number> {
-    const end = performance.now() + ms;
-    let done = 0;
-    const worker = async () => {
-      while (performance.now() < end) {
-        await line.run();
-        done++;
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    return done / ((performance.now() - t0) / 1000);
-  }
-
-  progress("warming up... ");
-  for (const line of lines) await slice(line, WARMUP_MS);
+  progress("warming up, then ");
   progress(`timing ${ROUNDS} rounds: `);
-  const perRound = new Map(lines.map((line) => [line.id, [] as number[]]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const shift = round % lines.length;
-    const order = [...lines.slice(shift), ...lines.slice(0, shift)];
-    if (round % 2 === 1) order.reverse();
-    for (const line of order) perRound.get(line.id)!.push(await slice(line, SLICE_MS));
-    progress(`${round + 1} `);
-  }
+  const perRound = await interleavedRates(lines, { inFlight: IN_FLIGHT, warmupMs: WARMUP_MS, sliceMs: SLICE_MS, rounds: ROUNDS, onRound: (round) => progress(`${round} `) });
   progress("\n");
 
   const median = (values: number[]) => {

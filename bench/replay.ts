@@ -28,6 +28,7 @@ import { fromPg, postgresReplay, type QueryFunction } from "../adapters/postgres
 import { createSessions, generateKey, type Session } from "../src/index.ts";
 import { cachedReplay, createReplayLog, type ReplayBackend, type ReplayLog } from "../src/replay/index.ts";
 import { startPostgres } from "../test/support/postgres-server.ts";
+import { interleavedRates } from "./interleaved-rates.ts";
 import { startRedisProcess } from "../test/support/redis-server.ts";
 
 const IN_FLIGHT = 16;
@@ -89,30 +90,8 @@ try {
     run: () => Promise<unknown>;
   }
 
-  async function slice(line: Line, ms: number): Promise<number> {
-    const end = performance.now() + ms;
-    let done = 0;
-    const worker = async () => {
-      while (performance.now() < end) {
-        await line.run();
-        done++;
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    return done / ((performance.now() - t0) / 1000);
-  }
-
   async function rates(lines: Line[]): Promise<Map<string, number>> {
-    for (const line of lines) await slice(line, 300);
-    const perRound = new Map(lines.map((line) => [line.id, [] as number[]]));
-    for (let round = 0; round < ROUNDS; round++) {
-      const shift = round % lines.length;
-      const order = [...lines.slice(shift), ...lines.slice(0, shift)];
-      if (round % 2 === 1) order.reverse();
-      for (const line of order) perRound.get(line.id)!.push(await slice(line, SLICE_MS));
-      progress(`${round + 1} `);
-    }
+    const perRound = await interleavedRates(lines, { inFlight: IN_FLIGHT, warmupMs: 300, sliceMs: SLICE_MS, rounds: ROUNDS, onRound: (round) => progress(`${round} `) });
     progress("\n");
     return new Map(lines.map((line) => [line.id, median(perRound.get(line.id)!)]));
   }
