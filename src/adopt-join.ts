@@ -17,7 +17,7 @@ import { clearOnCommit } from "./adopt-hook.ts";
 import type { Context } from "./context.ts";
 import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
-import { Session, type SessionState } from "./session.ts";
+import { dataObject, Session, type SessionState } from "./session.ts";
 import type { SessionRecord } from "./store.ts";
 
 /** How many renewals of an adopted id are followed before giving up (renewal.ts follows as many). */
@@ -98,7 +98,7 @@ export async function joinAdopted<Data extends object>(
       sid: followed ? undefined : sid,
       handle: end.handle,
       record: end.record,
-      data: { ...end.record.data },
+      data: dataObject(end.record.data),
       userId: end.record.userId,
       readUserId: end.record.userId,
       idleMs: end.record.idleTimeout,

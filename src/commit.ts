@@ -12,7 +12,7 @@ import { isSessionRecord } from "./record.ts";
 import { renewIfDue, retiredMarker } from "./renewal.ts";
 import { followRetired } from "./retired-chain.ts";
 import { FLASH_KEY, replay, sessionState, type Session, type SessionState } from "./session.ts";
-import { handleOf, newSessionId, tagOf, userTag } from "./session-id.ts";
+import { drawId, tagOf, userTag, type DrawnId } from "./session-id.ts";
 import { deleteSession } from "./sign-out.ts";
 import type { SessionRecord } from "./store.ts";
 import { deepFreeze, sealTicket, type Snapshot, type TicketClaims } from "./ticket.ts";
@@ -143,16 +143,10 @@ async function renew(ctx: Context, state: SessionState, now: number): Promise<bo
   return true;
 }
 
-type DrawnId = { sid: string; handle: string };
-
 function fitsUser(drawn: DrawnId | undefined, userId: string | null): drawn is DrawnId {
   return drawn !== undefined && (userId === null || tagOf(drawn.sid) === userTag(userId));
 }
 
-async function drawId(userId: string | null): Promise<DrawnId> {
-  const sid = newSessionId(userId);
-  return { sid, handle: await handleOf(sid) };
-}
 
 /**
  * The cookie cache's copy of the session, trusted until `validUntil`. A session served from a
@@ -288,7 +282,8 @@ export async function commitSession(ctx: Context, session: Session<object>): Pro
   state.ops = [];
   state.absoluteChanged = false;
   // A record from a cookie-cache snapshot may be partial: renewal waits for a store read.
-  if (state.record !== fromSnapshot) await renewIfDue(ctx, state, now);
+  // Without renew, no call at all: this runs on every commit, a repeat visitor's included.
+  if (config.renew && state.record !== fromSnapshot) await renewIfDue(ctx, state, now);
 
   const record = state.record;
   if (!record) {

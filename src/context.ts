@@ -28,7 +28,6 @@ export interface Context {
   activeKey(now: number): RingKey;
 }
 
-
 export function createContext(options: SessionsOptions): Context {
   const config = resolveOptions(options);
   const { store } = config;

@@ -81,11 +81,14 @@ export function createSessions<Data extends object = Record<string, unknown>>(
       ? (source, options) => readSession<Data>(ctx, source, options).then((session) => dbsc.attach(session, source))
       : (source, options) => readSession<Data>(ctx, source, options),
     commit: (session) => commitSession(ctx, session),
-    commitCookies: async (session) => {
-      const ticket = await commitSession(ctx, session);
-      const legacy = takeLegacyCookie(session);
-      return ticket === null ? (legacy ? [legacy] : []) : legacy ? [ticket, legacy] : [ticket];
-    },
+    // Only an adopting manager can owe a legacy cookie's clearing; the others skip the lookup.
+    commitCookies: ctx.config.adopt
+      ? async (session) => {
+          const ticket = await commitSession(ctx, session);
+          const legacy = takeLegacyCookie(session);
+          return ticket === null ? (legacy ? [legacy] : []) : legacy ? [ticket, legacy] : [ticket];
+        }
+      : (session) => commitSession(ctx, session).then((ticket) => (ticket === null ? [] : [ticket])),
     listUser: (userId, options = {}) => listUser(ctx, userId, options.current),
     revokeUser: (userId, options = {}) => revokeUser(ctx, userId, options.except),
     revokeSession: (userId, handle) => revokeSession(ctx, userId, handle),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { anonymous } from "./anonymous.ts";
 import type { Context } from "./context.ts";
 import { cookieHeaderOf, findTicket, type CookieSource } from "./cookie.ts";
 import { SessionError } from "./errors.ts";
@@ -42,12 +43,6 @@ function snapshotWindow(maxAgeMs: number, snapshot: Snapshot, ticketExpiresAt: n
   if (maxAgeMs === 0 || snapshot.at > now + SNAPSHOT_SKEW_MS) return null;
   const until = Math.min(snapshot.validUntil, snapshot.at + maxAgeMs + SNAPSHOT_SKEW_MS, ticketExpiresAt);
   return until > now ? { at: snapshot.at, until } : null;
-}
-
-function anonymous<Data extends object>(ctx: Context, hadCookie: boolean, reason: InvalidReason | null, handle?: string): Session<Data> {
-  if (reason) ctx.emit?.(handle ? { type: "invalid", reason, handle } : { type: "invalid", reason });
-  ctx.emit?.({ type: "read", outcome: reason ? "invalid" : "anonymous" });
-  return new Session<Data>(ctx.newState({ hadCookie, invalidReason: reason }));
 }
 
 export function readSession<Data extends object>(ctx: Context, source: CookieSource, options: ReadOptions = {}): Promise<Session<Data>> {
@@ -95,7 +90,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
     // The cookie cache: trusted for a few seconds, no store call. The data is copied, so what
     // this request does to it (even without set) never reaches the cached snapshot.
     emit?.({ type: "read", outcome: "session" });
-    const data = structuredClone(snapshot.data) as Record<string, unknown>;
+    const data = copyOfSnapshotData(snapshot.data);
     return new Session<Data>(
       ctx.newState({
         ticket,
@@ -158,4 +153,17 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       issuedAt: entry.issuedAt,
     }),
   );
+}
+
+/**
+ * A copy of a snapshot's (frozen) data the request may change. Only nested objects need a deep
+ * copy; a flat record of strings and numbers, the usual cookie-cache case, is copied in a
+ * hundredth of the time structuredClone takes.
+ */
+function copyOfSnapshotData(data: Record<string, unknown>): Record<string, unknown> {
+  for (const key in data) {
+    const value = data[key];
+    if (typeof value === "object" && value !== null) return structuredClone(data);
+  }
+  return { ...data };
 }

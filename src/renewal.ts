@@ -22,10 +22,11 @@
  *
  * @module
  */
+import { anonymous } from "./anonymous.ts";
 import type { Context } from "./context.ts";
 import { followChain } from "./retired-chain.ts";
-import { Session, type SessionState } from "./session.ts";
-import { handleOf, newSessionId } from "./session-id.ts";
+import { dataObject, Session, type SessionState } from "./session.ts";
+import { drawId } from "./session-id.ts";
 import type { SessionRecord } from "./store.ts";
 import type { OpenedEntry } from "./ticket-cache.ts";
 
@@ -54,12 +55,6 @@ export function retiredMarker(base: SessionRecord, successor: string, now: numbe
   };
 }
 
-function noSession<Data extends object>(ctx: Context, reason: "not-found" | "reused", handle: string): Session<Data> {
-  ctx.emit?.({ type: "invalid", reason, handle });
-  ctx.emit?.({ type: "read", outcome: "invalid" });
-  return new Session<Data>(ctx.newState({ hadCookie: true, invalidReason: reason }));
-}
-
 /** A read that found a retired marker under the ticket's handle. */
 export async function readRetired<Data extends object>(
   ctx: Context,
@@ -75,12 +70,12 @@ export async function readRetired<Data extends object>(
   if (now - marker.lastSeenAt < graceMs) {
     // In flight while the id was regenerated (a sign-in, a privilege change): not reuse, but
     // never the new session either, or an id planted before sign-in would work after it.
-    if (marker.data.retired !== "renew") return noSession(ctx, "not-found", retired);
+    if (marker.data.retired !== "renew") return anonymous(ctx, true, "not-found", retired);
     // In flight during the renewal: served from the successor, which this read touches. Only
     // through renewals: a sign-in right after the renewal is no more this id's than one before.
     const touch = { now, interval: ctx.config.touchIntervalMs };
     const end = await followChain(ctx, marker.successor!, now, { through: "renewals", userId: marker.userId, touch });
-    if (!end.record) return noSession(ctx, "not-found", retired);
+    if (!end.record) return anonymous(ctx, true, "not-found", retired);
     const { record, handle } = end;
     if (end.touched) ctx.emit?.({ type: "touched", handle });
     ctx.emit?.({ type: "read", outcome: "session" });
@@ -93,7 +88,7 @@ export async function readRetired<Data extends object>(
         handle,
         kid: entry.kid,
         record,
-        data: { ...record.data },
+        data: dataObject(record.data),
         userId: record.userId,
         readUserId: record.userId,
         idleMs: record.idleTimeout,
@@ -114,7 +109,7 @@ export async function readRetired<Data extends object>(
     revoked = true;
   }
   ctx.emit?.({ type: "ticket-reused", handle: retired, successor: end.handle, live: end.record !== null, userId: marker.userId, revoked });
-  return noSession(ctx, "reused", retired);
+  return anonymous(ctx, true, "reused", retired);
 }
 
 /**
@@ -129,8 +124,7 @@ export async function renewIfDue(ctx: Context, state: SessionState, now: number)
   if (state.issuedAt !== undefined && now - state.issuedAt < renew.everyMs) return;
   const previous = state.handle!;
   // A user's session keeps the user's tag (store rule 8); an anonymous one gets a new random tag.
-  const sid = newSessionId(base.userId);
-  const handle = await handleOf(sid);
+  const { sid, handle } = await drawId(base.userId);
   const successor: SessionRecord = { ...base, version: 1, lastSeenAt: now, expiresAt: Math.min(now + base.idleTimeout, base.absoluteExpiresAt) };
   try {
     if (!(await ctx.storeCall("write", () => ctx.store.write(handle, successor, 0)))) return;

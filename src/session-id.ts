@@ -48,6 +48,17 @@ export async function handleOf(sessionId: string): Promise<string> {
   return `${tagOf(sessionId)}.${base64url.encode(new Uint8Array(digest))}`;
 }
 
+/** A fresh session id (under the user's tag, or a random one) with its handle. */
+export interface DrawnId {
+  sid: string;
+  handle: string;
+}
+
+export async function drawId(userId: string | null): Promise<DrawnId> {
+  const sid = newSessionId(userId);
+  return { sid, handle: await handleOf(sid) };
+}
+
 export function isSessionId(value: unknown): value is string {
   return typeof value === "string" && SESSION_ID.test(value);
 }

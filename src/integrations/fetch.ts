@@ -28,9 +28,6 @@ export interface WithSessionOptions {
   onUnavailable?: (request: Request, error: SessionError) => Response | Promise<Response>;
 }
 
-
-
-
 /**
  * The handler's response with the session's Set-Cookie values and Cache-Control
  * (private-response.ts). Responses from `fetch()` have immutable headers: such a one is copied

@@ -50,10 +50,6 @@ export interface SessionMiddlewareOptions {
   onUnavailable?: (c: Context, error: SessionError) => Response | Promise<Response>;
 }
 
-
-
-
-
 /**
  * @param sessions the manager from `createSessions`
  */
