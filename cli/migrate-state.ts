@@ -9,19 +9,13 @@ import { resolve } from "node:path";
 import type { CopyProgress } from "../src/index.ts";
 import { usageError } from "./shell.ts";
 
-export interface MigrateState {
+/** A copy's progress (its counts are totals over every run so far) with what names the run. */
+export interface MigrateState extends CopyProgress {
   version: 1;
   from: string;
   to: string;
   /** Live sessions the counting pass found (an estimate once traffic moves on). */
   total: number;
-  /** Totals over every run so far. */
-  scanned: number;
-  copied: number;
-  present: number;
-  gone: number;
-  cursor: string | null;
-  done: boolean;
   startedAt: string;
   updatedAt: string;
 }

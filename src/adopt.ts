@@ -164,7 +164,8 @@ function isLegacySession(value: unknown): value is LegacySession {
  * adopted legacy session, or the one it became moments ago.
  */
 async function adoptSession<Data extends object>(ctx: Context, adopter: SessionAdopter, header: string | undefined): Promise<Session<Data>> {
-  const value = header ? parseCookie(header, { decode: (raw) => raw })[adopter.cookieName] : undefined;
+  // Most requests without a ticket carry no legacy cookie either: no parse for them.
+  const value = header?.includes(adopter.cookieName) ? parseCookie(header, { decode: (raw) => raw })[adopter.cookieName] : undefined;
   if (!value) {
     ctx.emit?.({ type: "read", outcome: "anonymous" });
     return new Session<Data>(ctx.newState({}));

@@ -143,6 +143,12 @@ export interface ScanOptions {
   limit?: number;
 }
 
+/** A scan's page size for an adapter: the hint, bounded to 1..10000 (rule 9 makes it a hint). */
+export function scanPageSize(options: ScanOptions = {}): number {
+  const limit = options.limit;
+  return Number.isSafeInteger(limit) && limit! > 0 ? Math.min(limit!, 10_000) : 100;
+}
+
 export interface StoreHealth {
   ok: boolean;
   /** Round-trip time of the probe in ms. */

@@ -55,9 +55,13 @@ export function storeError(what: string, error: unknown): SessionError {
  */
 function scanTargets(client: Redis | Cluster): Redis[] {
   if (!client.isCluster) return [client as Redis];
-  const address = (node: Redis) => `${node.options.host}:${node.options.port}`;
-  return (client as Cluster).nodes("master").sort((a, b) => (address(a) < address(b) ? -1 : address(a) > address(b) ? 1 : 0));
+  return (client as Cluster).nodes("master")
+    .map((node) => [addressOf(node), node] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, node]) => node);
 }
+
+const addressOf = (node: Redis): string => `${node.options.host}:${node.options.port}`;
 
 /** `<server>:<SCAN cursor>:<masters>`: the server by its place in scanTargets, and which masters those were. */
 const SCAN_CURSOR = /^(\d{1,4}):(\d{1,20}):([0-9a-f]{8})$/;
@@ -65,7 +69,7 @@ const SCAN_CURSOR = /^(\d{1,4}):(\d{1,20}):([0-9a-f]{8})$/;
 /** FNV-1a of the servers' addresses: a cursor from another set of masters must not be followed. */
 function fingerprint(targets: Redis[]): string {
   let hash = 0x811c9dc5;
-  for (const char of targets.map((node) => `${node.options.host}:${node.options.port}`).join(",")) {
+  for (const char of targets.map(addressOf).join(",")) {
     hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
   }
   return hash.toString(16).padStart(8, "0");
@@ -134,10 +138,9 @@ export function ioredisRunner(client: Redis | Cluster): ScriptRunner {
         throw storeError("SCAN", error);
       }
       const keys = reply[1].filter((key) => key.startsWith(clientPrefix)).map((key) => key.slice(clientPrefix.length));
-      let position = reply[0];
+      const position = reply[0];
       if (position === "0") {
         server++;
-        position = "0";
         if (server >= targets.length) return { keys, next: null };
       }
       return { keys, next: `${server}:${position}:${set}` };

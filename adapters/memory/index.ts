@@ -10,7 +10,7 @@
  */
 import { SessionError } from "../../src/errors.ts";
 import { isRetiredMarker, isSessionRecord } from "../../src/record.ts";
-import type { CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
+import { scanPageSize, type CounterResult, type ReadResult, type ScanOptions, type ScanPage, type SessionRecord, type SessionStore, type StoreHealth, type TouchRequest, type UserSession } from "../../src/store.ts";
 
 export interface MemoryStoreOptions {
   /** Sessions kept at most; when full, expired ones go first, then the least recently used. @default 100000 */
@@ -47,11 +47,6 @@ interface Entry {
   json: string;
   userId: string | null;
   expiresAt: number;
-}
-
-/** A scan's page size: the hint, bounded to 1..10000 (rule 9 makes it a hint). */
-function pageLimit(limit: number | undefined): number {
-  return Number.isSafeInteger(limit) && limit! > 0 ? Math.min(limit!, 10_000) : 100;
 }
 
 /**
@@ -243,7 +238,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async scan(cursor: string | null, scanOptions: ScanOptions = {}): Promise<ScanPage> {
-      const limit = pageLimit(scanOptions.limit);
+      const limit = scanPageSize(scanOptions);
       const now = clock();
       // Map order moves with every write and touch, so pages follow the handles' sort order
       // instead: a handle after the cursor is one no earlier page returned.

@@ -20,10 +20,10 @@
  * @module
  */
 import { SessionError } from "../../src/errors.ts";
-import type { CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession } from "../../src/store.ts";
+import { scanPageSize, type CounterResult, type ReadResult, type ScanOptions, type ScanPage, type SessionRecord, type SessionStore, type StoreHealth, type TouchRequest, type UserSession } from "../../src/store.ts";
 import type { QueryFunction, Row } from "./drivers.ts";
 import { safeCause, sqlstateBehind, sqlstateOf, statementError } from "./errors.ts";
-import { ms, numberOf, recordOf } from "./rows.ts";
+import { ms, numberOf, recordOf, sessionsOf } from "./rows.ts";
 import { DEFAULT_TABLE, migrationSql, tableNames } from "./schema.ts";
 import { statements } from "./statements.ts";
 import { WritesInFlight } from "./writes-in-flight.ts";
@@ -229,23 +229,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     },
 
     async listUser(userId: string): Promise<UserSession[]> {
-      const rows = await run(sql.listUser, [userId, ms(clock())]);
-      const found: UserSession[] = [];
-      for (const row of rows) {
-        const record = recordOf(row);
-        if (record && typeof row.handle === "string") found.push({ handle: row.handle, record });
-      }
-      return found;
+      return sessionsOf(await run(sql.listUser, [userId, ms(clock())]));
     },
 
     async scan(cursor: string | null, scanOptions: ScanOptions = {}): Promise<ScanPage> {
-      const limit = Number.isSafeInteger(scanOptions.limit) && scanOptions.limit! > 0 ? Math.min(scanOptions.limit!, 10_000) : 100;
+      const limit = scanPageSize(scanOptions);
       const rows = await run(sql.scan, [cursor ?? "", ms(clock()), limit]);
-      const sessions: UserSession[] = [];
-      for (const row of rows) {
-        const record = recordOf(row);
-        if (record && typeof row.handle === "string") sessions.push({ handle: row.handle, record });
-      }
+      const sessions = sessionsOf(rows);
       // A short page is the last: the LIMIT applies after the expiry filter.
       const last = rows.at(-1)?.handle;
       return { sessions, next: rows.length >= limit && typeof last === "string" ? last : null };

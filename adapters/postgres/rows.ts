@@ -7,7 +7,7 @@
  * @module
  */
 import { isSessionRecord } from "../../src/record.ts";
-import type { SessionRecord } from "../../src/store.ts";
+import type { SessionRecord, UserSession } from "../../src/store.ts";
 import type { Row } from "./drivers.ts";
 
 /** Epoch ms and durations are stored as bigint ms; a fractional value (from a custom clock) is rounded. */
@@ -43,4 +43,14 @@ export function recordOf(row: Row): SessionRecord | null {
   if (row.successor !== null && row.successor !== undefined) record.successor = row.successor as string;
   if (row.device !== null && row.device !== undefined) record.device = row.device as string;
   return isSessionRecord(record) ? record : null;
+}
+
+/** Rows of (handle, record columns) as sessions; a row that is not one is left out (store rule 1). */
+export function sessionsOf(rows: readonly Row[]): UserSession[] {
+  const sessions: UserSession[] = [];
+  for (const row of rows) {
+    const record = recordOf(row);
+    if (record && typeof row.handle === "string") sessions.push({ handle: row.handle, record });
+  }
+  return sessions;
 }

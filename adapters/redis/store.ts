@@ -11,8 +11,9 @@
 import { SessionError } from "../../src/errors.ts";
 import { isSessionRecord } from "../../src/record.ts";
 import { isHandle, tagOf, userTag } from "../../src/session-id.ts";
-import type {
-  CounterResult, ReadResult, ScanOptions, ScanPage, SessionRecord, SessionStore, StoreHealth, TouchRequest, UserSession,
+import {
+  scanPageSize, type CounterResult, type ReadResult, type ScanOptions, type ScanPage, type SessionRecord, type SessionStore, type StoreHealth,
+  type TouchRequest, type UserSession,
 } from "../../src/store.ts";
 import { checkHandle, isStoreHandle, keyLayout, type KeyLayout } from "./keys.ts";
 import { decodeRecord, decodeStored, extrasArg, recordArgs } from "./record-codec.ts";
@@ -233,7 +234,7 @@ export function redisSessionStore(runner: ScriptRunner, options: RedisSessionSto
     },
 
     async scan(cursor: string | null, scanOptions: ScanOptions = {}): Promise<ScanPage> {
-      const limit = Number.isSafeInteger(scanOptions.limit) && scanOptions.limit! > 0 ? Math.min(scanOptions.limit!, 10_000) : 100;
+      const limit = scanPageSize(scanOptions);
       const now = clock();
       let found: Array<[key: string, value: unknown]>;
       let next: string | null;

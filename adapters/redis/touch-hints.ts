@@ -40,7 +40,9 @@ export class TouchHints {
     if (this.#max === 0) return;
     this.#seen.delete(handle);
     if (this.#seen.size >= this.#max) this.#seen.delete(this.#seen.keys().next().value!);
-    this.#seen.set(handle, { lastSeenAt: record.lastSeenAt, idleTimeout: record.idleTimeout });
+    // A retired marker is never touched (store rule 10a): its reads are GETs for as long as it lasts.
+    const lastSeenAt = record.successor === undefined ? record.lastSeenAt : Number.POSITIVE_INFINITY;
+    this.#seen.set(handle, { lastSeenAt, idleTimeout: record.idleTimeout });
   }
 
   forget(handle: string): void {

@@ -4,7 +4,7 @@
  * misordered or retired-only lists are refused with the errors createSessions gives. Secrets
  * are registered as such before anything is printed, and only key ids are named.
  */
-import { inspectKeys, parseKeys, type KeyReportEntry } from "../../src/index.ts";
+import { inspectKeys, type KeyReportEntry } from "../../src/index.ts";
 import { EXIT, integerOption, option, usageError, type Command } from "../shell.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
@@ -41,7 +41,6 @@ malformed or duplicate key, a sealing key that retires before an older one, ever
     }
     const fallback = Number(io.env.SESSION_ABSOLUTE_TIMEOUT) > 0 ? Number(io.env.SESSION_ABSOLUTE_TIMEOUT) : 604800;
     const absoluteTimeout = integerOption(args, "absolute-timeout", fallback, 1, 31_536_000);
-    parseKeys(input);
     const report = inspectKeys(input, { absoluteTimeout });
     io.out(`${report.keys.length} key${report.keys.length === 1 ? "" : "s"} from ${given ? "--keys" : "SESSION_KEYS"}:`);
     for (const entry of report.keys) io.out(`  ${String(entry.position).padStart(2)}. "${entry.id}" ${describe(entry)}`);

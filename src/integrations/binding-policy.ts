@@ -7,6 +7,7 @@
  * @module
  */
 import { SessionError } from "../errors.ts";
+import type { HealthReport } from "../health.ts";
 import type { ReadOptions, Sessions } from "../manager.ts";
 
 export type StoreErrorPolicyOption = "fail-closed" | "anonymous";
@@ -44,3 +45,13 @@ export function resolvePolicy(
   }
   return { onStoreError: policy === "anonymous" ? "anonymous" : "throw" };
 }
+
+/** Refuses a health handler's source that has no `health()`, in every binding's words. */
+export function checkHealthSource(sessions: unknown): void {
+  if (!sessions || typeof (sessions as Partial<Sessions>).health !== "function") {
+    throw new SessionError("ERR_SESSION_CONFIG", "healthHandler needs the manager returned by createSessions().");
+  }
+}
+
+/** 200 while sessions can be served ("ok" or "degraded"), 503 only when they cannot ("down"). */
+export const healthStatus = (report: HealthReport): 200 | 503 => (report.status === "down" ? 503 : 200);

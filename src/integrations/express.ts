@@ -30,7 +30,7 @@ import { SessionError } from "../errors.ts";
 import type { Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
 import { holdUntilCommitted, type NextFunction, type NodeRequest, type NodeResponse } from "./express-response.ts";
-import { checkManager, resolvePolicy } from "./binding-policy.ts";
+import { checkHealthSource, checkManager, healthStatus, resolvePolicy } from "./binding-policy.ts";
 import { sessionCacheControl } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 
@@ -135,12 +135,10 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
  * app.get("/health", healthHandler(sessions));
  */
 export function healthHandler(sessions: Pick<Sessions, "health">): Middleware {
-  if (!sessions || typeof sessions.health !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "healthHandler needs the manager returned by createSessions().");
-  }
+  checkHealthSource(sessions);
   return (_req, res, next) => {
     sessions.health().then((report) => {
-      res.statusCode = report.status === "down" ? 503 : 200;
+      res.statusCode = healthStatus(report);
       res.setHeader("content-type", "application/json");
       res.setHeader("cache-control", "no-store");
       res.end(JSON.stringify(report));

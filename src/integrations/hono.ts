@@ -16,7 +16,7 @@
  */
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { SessionError } from "../errors.ts";
-import { checkManager, resolvePolicy } from "./binding-policy.ts";
+import { checkHealthSource, checkManager, healthStatus, resolvePolicy } from "./binding-policy.ts";
 import { PRIVATE } from "./private-response.ts";
 import { isUnavailable, unavailableResponse } from "./unavailable.ts";
 import type { Sessions } from "../manager.ts";
@@ -115,12 +115,10 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
  * app.get("/health", healthHandler(sessions));
  */
 export function healthHandler(sessions: Pick<Sessions, "health">): Handler {
-  if (!sessions || typeof sessions.health !== "function") {
-    throw new SessionError("ERR_SESSION_CONFIG", "healthHandler needs the manager returned by createSessions().");
-  }
+  checkHealthSource(sessions);
   return async (c) => {
     const report = await sessions.health();
     c.header("cache-control", "no-store");
-    return c.json(report, report.status === "down" ? 503 : 200);
+    return c.json(report, healthStatus(report));
   };
 }

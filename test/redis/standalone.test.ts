@@ -106,6 +106,24 @@ describe("ioredis store: round trips", () => {
     redis.disconnect();
   });
 
+  it("reads a retired marker with a GET however long ago it was retired: a marker is never touched", async () => {
+    const redis = new Redis(own.url);
+    const clock = manualClock(Date.now());
+    const store = ioredisStore({ client: redis, keyPrefix: uniqueKeyPrefix("marker"), clock });
+    const handle = testHandle();
+    const now = clock();
+    const marker = testRecord({ data: {}, lastSeenAt: now, expiresAt: now + 7_200_000, absoluteExpiresAt: now + 7_200_000, idleTimeout: 600_000, successor: testHandle() });
+    expect(await store.write(handle, marker, 0)).toBe(true);
+    const sent = recordCommands(redis);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(600_000); // a touch interval and more each time
+      expect((await store.read(handle, { now: clock(), interval: 60_000 }))?.record).toEqual(marker);
+    }
+    expect(sent.names).toEqual(["get", "get", "get"]);
+    sent.stop();
+    redis.disconnect();
+  });
+
   it("makes one round trip per write, delete, listUser and increment, and two per revokeUser", async () => {
     const redis = new Redis(own.url);
     const store = ioredisStore({ client: redis, keyPrefix: uniqueKeyPrefix("trips") });
