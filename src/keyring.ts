@@ -27,8 +27,11 @@ export interface RingKey {
   /** Epoch ms, or `Infinity` when the key has no end. */
   readonly notAfter: number;
   readonly ticketKey: Promise<CryptoKey>;
-  /** The secret imported for HKDF, so another purpose can derive its own key (`purposeKey`). */
-  readonly baseKey: Promise<CryptoKey>;
+  /**
+   * The AES-GCM key of another purpose (resume tokens), derived with its own HKDF label on
+   * first use and kept: a key never serves two (a ticket does not open as a resume token).
+   */
+  aesKey(purpose: KeyPurpose): Promise<CryptoKey>;
   /**
    * An HMAC-SHA-256 key for one more purpose (device-bound sessions' challenges and bound
    * cookies), derived with its own HKDF label on first use and kept: a key never serves two.
@@ -156,23 +159,6 @@ async function deriveHmacKey(base: Promise<CryptoKey>, purpose: HmacPurpose): Pr
   );
 }
 
-const purposeKeys = new WeakMap<RingKey, Map<KeyPurpose, Promise<CryptoKey>>>();
-
-/**
- * The AES-GCM key of `purpose` for a ring key, derived on first use and kept: HKDF with a label
- * of its own, so a key never serves two purposes (a ticket does not open as a resume token).
- *
- * @example
- * const key = await purposeKey(keyring.sealingKey(Date.now())!, "resume");
- */
-export function purposeKey(key: RingKey, purpose: KeyPurpose): Promise<CryptoKey> {
-  let byPurpose = purposeKeys.get(key);
-  if (!byPurpose) purposeKeys.set(key, (byPurpose = new Map()));
-  let derived = byPurpose.get(purpose);
-  if (!derived) byPurpose.set(purpose, (derived = deriveAesKey(key.baseKey, PURPOSE_INFO[purpose])));
-  return derived;
-}
-
 export class Keyring {
   readonly keys: readonly RingKey[];
   readonly #byId: Map<string, RingKey>;
@@ -206,13 +192,20 @@ export class Keyring {
       // on first use instead of as an unhandled rejection at start-up.
       baseKey.catch(() => {});
       ticketKey.catch(() => {});
-      const hmacKeys = new Map<HmacPurpose, Promise<CryptoKey>>();
-      const hmacKey = (purpose: HmacPurpose) => {
-        let derived = hmacKeys.get(purpose);
-        if (!derived) hmacKeys.set(purpose, (derived = deriveHmacKey(baseKey, purpose)));
-        return derived;
+      // One cache of derived keys per ring key; purposes have distinct names across both kinds.
+      const derived = new Map<KeyPurpose | HmacPurpose, Promise<CryptoKey>>();
+      const once = (purpose: KeyPurpose | HmacPurpose, derive: () => Promise<CryptoKey>) => {
+        let found = derived.get(purpose);
+        if (!found) derived.set(purpose, (found = derive()));
+        return found;
       };
-      const ringKey: RingKey = { id: key.id, notAfter: toEpoch(key.notAfter, label), ticketKey, baseKey, hmacKey };
+      const ringKey: RingKey = {
+        id: key.id,
+        notAfter: toEpoch(key.notAfter, label),
+        ticketKey,
+        aesKey: (purpose) => once(purpose, () => deriveAesKey(baseKey, PURPOSE_INFO[purpose])),
+        hmacKey: (purpose) => once(purpose, () => deriveHmacKey(baseKey, purpose)),
+      };
       this.#byId.set(key.id, ringKey);
       return ringKey;
     });

@@ -12,21 +12,31 @@ import { SessionError } from "./errors.ts";
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const MAX_DEPTH = 64;
 
-function refuse(path: string, why: string): never {
-  throw new SessionError("ERR_SESSION_DATA", `session value at ${path} ${why}; session data must be JSON that survives every store.`);
+/** How an error names what was refused: a session value by default, an event for the replay log. */
+export interface StorableWords {
+  /** Before the path: "session value at " makes "session value at prefs.theme ...". */
+  at: string;
+  /** The kind of data that must be JSON: "session data". */
+  kind: string;
 }
 
-function checkString(text: string, path: string): void {
-  if (UNSTORABLE.test(text)) refuse(path, "contains a NUL character or a lone surrogate (not well-formed Unicode)");
+const SESSION_WORDS: StorableWords = { at: "session value at ", kind: "session data" };
+
+function refuse(path: string, why: string, words: StorableWords): never {
+  throw new SessionError("ERR_SESSION_DATA", `${words.at}${path} ${why}; ${words.kind} must be JSON that survives every store.`);
 }
 
-export function assertStorable(value: unknown, path: string, depth = 0): void {
-  if (depth > MAX_DEPTH) refuse(path, `nests deeper than ${MAX_DEPTH} levels`);
+function checkString(text: string, path: string, words: StorableWords): void {
+  if (UNSTORABLE.test(text)) refuse(path, "contains a NUL character or a lone surrogate (not well-formed Unicode)", words);
+}
+
+export function assertStorable(value: unknown, path: string, words: StorableWords = SESSION_WORDS, depth = 0): void {
+  if (depth > MAX_DEPTH) refuse(path, `nests deeper than ${MAX_DEPTH} levels`, words);
   switch (typeof value) {
     case "string":
-      return checkString(value, path);
+      return checkString(value, path, words);
     case "number":
-      if (!Number.isFinite(value)) refuse(path, `is ${value}, which JSON cannot hold`);
+      if (!Number.isFinite(value)) refuse(path, `is ${value}, which JSON cannot hold`, words);
       return;
     case "boolean":
     case "undefined":
@@ -34,19 +44,19 @@ export function assertStorable(value: unknown, path: string, depth = 0): void {
     case "bigint":
     case "function":
     case "symbol":
-      return refuse(path, `is a ${typeof value}, which JSON cannot hold`);
+      return refuse(path, `is a ${typeof value}, which JSON cannot hold`, words);
   }
   if (value === null) return;
   // A Date and anything else with toJSON is stored as what toJSON returns.
   const object = value as { toJSON?: () => unknown };
-  if (typeof object.toJSON === "function") return assertStorable(object.toJSON(), path, depth + 1);
+  if (typeof object.toJSON === "function") return assertStorable(object.toJSON(), path, words, depth + 1);
   if (Array.isArray(value)) {
-    value.forEach((item, index) => assertStorable(item, `${path}[${index}]`, depth + 1));
+    value.forEach((item, index) => assertStorable(item, `${path}[${index}]`, words, depth + 1));
     return;
   }
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    checkString(key, `${path} (a key)`);
-    assertStorable(item, `${path}.${key}`, depth + 1);
+    checkString(key, `${path} (a key)`, words);
+    assertStorable(item, `${path}.${key}`, words, depth + 1);
   }
 }
 

@@ -6,13 +6,15 @@
  * @module
  */
 import { SessionError } from "../errors.ts";
-import { assertStorable } from "../storable.ts";
+import { assertStorable, type StorableWords } from "../storable.ts";
 
 /**
  * Printable ASCII without braces, 1-200 characters: a name goes into Redis keys, where a brace
  * would change the Cluster hash slot, and into SQL parameters and logs.
  */
 const NAME = /^[!-z|~]{1,200}$/;
+
+const EVENT_WORDS: StorableWords = { at: "", kind: "an event" };
 
 function refuse(message: string): never {
   throw new SessionError("ERR_SESSION_DATA", message);
@@ -48,13 +50,8 @@ export function checkLimit(limit: unknown, max: number): number {
 /** The event as the JSON text every backend keeps exactly. */
 export function encodeEvent(event: unknown, maxBytes: number): string {
   if (event === undefined) refuse("append needs an event: any JSON value (an object, a string, a number...), not undefined.");
-  try {
-    assertStorable(event, "the event");
-  } catch (error) {
-    // The check is the sessions' one; its message speaks of session values.
-    if (error instanceof SessionError) refuse(error.message.replace(/^cloakroom: session value at /, "").replace("session data must", "an event must"));
-    throw error;
-  }
+  // The sessions' check, in an event's words.
+  assertStorable(event, "the event", EVENT_WORDS);
   const payload = JSON.stringify(event);
   if (payload === undefined) refuse("the event is not JSON (a function or a symbol); append a JSON value.");
   // UTF-8 length without encoding the whole string: an upper bound is enough to refuse early.

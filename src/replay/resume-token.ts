@@ -11,7 +11,7 @@
  * @module
  */
 import { base64url, CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
-import { purposeKey, type Keyring, type RingKey } from "../keyring.ts";
+import type { Keyring, RingKey } from "../keyring.ts";
 import { isHandle } from "../session-id.ts";
 import { DECRYPT_OPTIONS, SEGMENT } from "../ticket.ts";
 
@@ -34,7 +34,7 @@ export async function sealResumeToken(claims: ResumeClaims, key: RingKey): Promi
   const body = { t: "resume", h: claims.handle, c: claims.channel, q: claims.seq, e: claims.expiresAt };
   return new CompactEncrypt(encoder.encode(JSON.stringify(body)))
     .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: key.id })
-    .encrypt(await purposeKey(key, "resume"));
+    .encrypt(await key.aesKey("resume"));
 }
 
 const forged: OpenedResumeToken = { ok: false, reason: "forged" };
@@ -57,7 +57,7 @@ export async function openResumeToken(token: unknown, keyring: Keyring, now: num
   if (key.notAfter <= now) return expired;
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(token, await purposeKey(key, "resume"), DECRYPT_OPTIONS));
+    ({ plaintext } = await compactDecrypt(token, await key.aesKey("resume"), DECRYPT_OPTIONS));
   } catch {
     return forged;
   }
