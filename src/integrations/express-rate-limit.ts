@@ -10,20 +10,13 @@
  */
 import type { RateLimitOptions } from "../rate-limit.ts";
 import { rateLimitDecider } from "./rate-limit-decision.ts";
-import type { NextFunction, NodeRequest, NodeResponse } from "./express-response.ts";
+import { sendJson, type NextFunction, type NodeRequest, type NodeResponse } from "./express-response.ts";
 
 export interface RateLimitMiddlewareOptions<Req extends NodeRequest = NodeRequest> extends RateLimitOptions {
   /** The keys this request counts under; null or [] counts nothing. */
   key: (req: Req) => string | readonly string[] | null | Promise<string | readonly string[] | null>;
   /** @default "fail-closed" */
   onStoreError?: "fail-closed" | "anonymous";
-}
-
-function json(res: NodeResponse, status: number, body: object, headers: Record<string, string>): void {
-  res.statusCode = status;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.setHeader("content-type", "application/json");
-  res.end(JSON.stringify(body));
 }
 
 /**
@@ -37,7 +30,7 @@ export function rateLimitMiddleware<Req extends NodeRequest = NodeRequest>(
   const count = async (req: Req, res: NodeResponse, next: NextFunction) => {
     const decision = await decide(await options.key(req));
     if (decision.kind === "pass") return next();
-    if (decision.kind !== "allowed") return json(res, decision.status, decision.body, decision.headers);
+    if (decision.kind !== "allowed") return sendJson(res, decision.status, decision.body, decision.headers);
     for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
     next();
   };

@@ -33,6 +33,14 @@ export interface NodeResponse {
 /** Express's `next`. */
 export type NextFunction = (error?: unknown) => void;
 
+/** A JSON answer written whole: the middlewares' own 503 and 429. */
+export function sendJson(res: NodeResponse, status: number, body: object, headers: Readonly<Record<string, string>>): void {
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+}
+
 const HELD = ["writeHead", "write", "end", "flushHeaders"] as const;
 type Held = (typeof HELD)[number];
 type Call = { method: Held; run: (...args: unknown[]) => unknown; args: unknown[] };

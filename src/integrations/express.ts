@@ -29,10 +29,10 @@
 import { SessionError } from "../errors.ts";
 import type { Sessions } from "../manager.ts";
 import type { Session } from "../session.ts";
-import { holdUntilCommitted, type NextFunction, type NodeRequest, type NodeResponse } from "./express-response.ts";
+import { holdUntilCommitted, sendJson, type NextFunction, type NodeRequest, type NodeResponse } from "./express-response.ts";
 import { checkHealthSource, checkManager, healthStatus, resolvePolicy } from "./binding-policy.ts";
 import { sessionCacheControl } from "./private-response.ts";
-import { isUnavailable, unavailableResponse } from "./unavailable.ts";
+import { isUnavailable, UNAVAILABLE_BODY, UNAVAILABLE_HEADERS } from "./unavailable.ts";
 
 export { rateLimitMiddleware, type RateLimitMiddlewareOptions } from "./express-rate-limit.ts";
 export type { NextFunction, NodeRequest, NodeResponse } from "./express-response.ts";
@@ -74,14 +74,8 @@ export interface SessionMiddlewareOptions {
 
 type Middleware = (req: NodeRequest, res: NodeResponse, next: NextFunction) => void;
 
-
 /** The default answer: the same 503 as every other binding (unavailable.ts). */
-async function sendUnavailable(_req: NodeRequest, res: NodeResponse): Promise<void> {
-  const response = unavailableResponse();
-  res.statusCode = response.status;
-  response.headers.forEach((value, name) => res.setHeader(name, value));
-  res.end(await response.text());
-}
+const sendUnavailable = (_req: NodeRequest, res: NodeResponse): void => sendJson(res, 503, UNAVAILABLE_BODY, UNAVAILABLE_HEADERS);
 
 /** Node joins repeated Cookie headers with "; ", so `headers.cookie` is the whole header. */
 const cookieHeader = (req: NodeRequest): string | null => (typeof req.headers.cookie === "string" ? req.headers.cookie : null);
@@ -108,6 +102,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
 
   // Never rejects: Express 4 does not look at a middleware's promise.
   return (req, res, next) => {
+    const fail = (error: unknown) => (isUnavailable(error) ? answerUnavailable(req, res, next, error) : next(error));
     sessions.read(cookieHeader(req), readOptions).then(
       (session) => {
         (req as NodeRequest & { session: Session<Data> }).session = session;
@@ -115,13 +110,13 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
           commit: () => sessions.commitCookies(session),
           isDirty: () => session.isDirty,
           cacheControl: (setsCookie, current) => sessionCacheControl(session, setsCookie, current),
-          failed: (error) => (isUnavailable(error) ? answerUnavailable(req, res, next, error) : next(error)),
+          failed: fail,
           // Headers are out: Express's error handling ends the response as failed.
           failedAfterHeaders: next,
         });
         next();
       },
-      (error: unknown) => (isUnavailable(error) ? answerUnavailable(req, res, next, error) : next(error)),
+      fail,
     );
   };
 }

@@ -13,9 +13,10 @@ export function isUnavailable(error: unknown): error is SessionError {
   return error instanceof SessionError && UNAVAILABLE_CODES.has(error.code);
 }
 
+/** The 503's body and headers, for a binding that writes its response itself (Express). */
+export const UNAVAILABLE_BODY = { error: "The session store is unavailable; try again shortly." } as const;
+export const UNAVAILABLE_HEADERS: Readonly<Record<string, string>> = { "content-type": "application/json", "retry-after": "1", "cache-control": "no-store" };
+
 export function unavailableResponse(): Response {
-  return new Response(JSON.stringify({ error: "The session store is unavailable; try again shortly." }), {
-    status: 503,
-    headers: { "content-type": "application/json", "retry-after": "1", "cache-control": "no-store" },
-  });
+  return new Response(JSON.stringify(UNAVAILABLE_BODY), { status: 503, headers: UNAVAILABLE_HEADERS });
 }
