@@ -6,7 +6,7 @@
  * "signed out" for a live session a logout, a count below the acknowledged one a stale read.
  */
 import type { Sessions } from "../../src/index.ts";
-import type { Op } from "./figures.ts";
+import { judge, type Op } from "./figures.ts";
 
 export interface Visitor {
   user: string;
@@ -49,8 +49,14 @@ async function writeOne(sessions: Counter, visitor: Visitor): Promise<{ status: 
   }
 }
 
-/** Visitors read and write until stopped; each worker owns every `workers`-th visitor. */
-export function startLoad(sessions: Counter, visitors: Visitor[], workers: number) {
+/** One visitor's read (GET /me) or +1 (POST /count): the status and the count it showed. */
+export type VisitorCall = (visitor: Visitor) => Promise<{ status: number; count: number }>;
+
+/**
+ * Visitors read and write until stopped, through `calls` (the manager here, HTTP in the test
+ * harness); each worker owns every `workers`-th visitor, and every answer is judged.
+ */
+export function runVisitors(visitors: Visitor[], workers: number, calls: { read: VisitorCall; write: VisitorCall }) {
   const ops: Op[] = [];
   let running = true;
   const worker = async (w: number) => {
@@ -58,15 +64,17 @@ export function startLoad(sessions: Counter, visitors: Visitor[], workers: numbe
       for (let v = w; v < visitors.length && running; v += workers) {
         const visitor = visitors[v]!;
         let startedAt = performance.now();
-        const read = await readOne(sessions, visitor);
-        let outcome: Op["outcome"] = read.status === 200 ? "ok" : read.status === 401 ? "logout" : "failed";
+        const read = await calls.read(visitor);
+        let outcome = judge(read.status);
         if (outcome === "ok" && read.count < visitor.acked) outcome = "stale";
         ops.push({ kind: "read", startedAt, endedAt: performance.now(), status: read.status, outcome });
 
         startedAt = performance.now();
-        const write = await writeOne(sessions, visitor);
-        outcome = write.status === 200 ? "ok" : write.status === 401 ? "logout" : "failed";
+        const write = await calls.write(visitor);
+        outcome = judge(write.status);
         if (outcome === "ok") {
+          // The count written is one more than the one read: at or below an acknowledged count,
+          // the write started from a stale read.
           if (write.count <= visitor.acked) outcome = "stale";
           visitor.acked = Math.max(visitor.acked, write.count);
         }
@@ -81,9 +89,15 @@ export function startLoad(sessions: Counter, visitors: Visitor[], workers: numbe
     ops,
     async stop(): Promise<void> {
       running = false;
+      // Every request is bounded by the stores' time budgets; this only guards the harness.
       await Promise.race([Promise.all(all), sleep(15_000)]);
     },
   };
+}
+
+/** The drill's load through a session manager. */
+export function startLoad(sessions: Counter, visitors: Visitor[], workers: number) {
+  return runVisitors(visitors, workers, { read: (visitor) => readOne(sessions, visitor), write: (visitor) => writeOne(sessions, visitor) });
 }
 
 export interface SignOut {

@@ -37,7 +37,8 @@ import type { PostgresServer } from "./postgres-server.ts";
 import { command, LOOPBACK, sleep, startRedisProcess, uniqueKeyPrefix, waitFor, type RedisProcess } from "./redis-server.ts";
 import { startRedisCluster } from "./redis-cluster.ts";
 import { startSentinelGroup } from "./redis-sentinel.ts";
-import { figuresOf, judge, type Figures, type Op } from "../../cli/drill/figures.ts";
+import { figuresOf, type Figures } from "../../cli/drill/figures.ts";
+import { runVisitors, type Visitor, type VisitorCall } from "../../cli/drill/visitors.ts";
 
 export type { Figures, Op } from "../../cli/drill/figures.ts";
 
@@ -51,12 +52,6 @@ interface Instance {
   logged: string[];
 }
 
-interface Visitor {
-  user: string;
-  cookie: string;
-  /** Highest count a write acknowledged. */
-  acked: number;
-}
 
 const KEYS = generateKey("drill");
 
@@ -99,47 +94,14 @@ async function signIn(target: Instance, user: string): Promise<Visitor> {
   return visitor;
 }
 
-/** Visitors read and write until stopped; each worker owns every `workers`-th visitor. */
+/** Visitors read and write until stopped, each request to an instance picked at random. */
 function startLoad(instances: Instance[], visitors: Visitor[], workers: number) {
-  const ops: Op[] = [];
-  let running = true;
   const pick = () => instances[Math.floor(Math.random() * instances.length)]!;
-  const worker = async (w: number) => {
-    for (let round = 0; running; round++) {
-      for (let v = w; v < visitors.length && running; v += workers) {
-        const visitor = visitors[v]!;
-        let startedAt = performance.now();
-        const target = pick();
-        const read = await call(target, "GET", "/me", visitor.cookie);
-        let outcome = judge(read.status);
-        if (outcome === "ok" && Number(read.body.count) < visitor.acked) outcome = "stale";
-        ops.push({ kind: "read", startedAt, endedAt: performance.now(), status: read.status, outcome });
-
-        startedAt = performance.now();
-        const write = await call(pick(), "POST", "/count", visitor.cookie);
-        outcome = judge(write.status);
-        if (outcome === "ok") {
-          const count = Number(write.body.count);
-          // The count written is one more than the one read: at or below an acknowledged count,
-          // the write started from a stale read.
-          if (count <= visitor.acked) outcome = "stale";
-          visitor.acked = Math.max(visitor.acked, count);
-        }
-        ops.push({ kind: "write", startedAt, endedAt: performance.now(), status: write.status, outcome });
-      }
-      // Leave CPU to Redis and Postgres on a small machine.
-      await sleep(2);
-    }
+  const over = (method: string, path: string): VisitorCall => async (visitor) => {
+    const answer = await call(pick(), method, path, visitor.cookie);
+    return { status: answer.status, count: Number(answer.body.count) };
   };
-  const all = Array.from({ length: workers }, (_, w) => worker(w));
-  return {
-    ops,
-    async stop(): Promise<void> {
-      running = false;
-      // Every request is bounded by the stores' time budgets; this only guards the harness.
-      await Promise.race([Promise.all(all), sleep(15_000)]);
-    },
-  };
+  return runVisitors(visitors, workers, { read: over("GET", "/me"), write: over("POST", "/count") });
 }
 
 interface SignOut {
