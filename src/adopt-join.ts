@@ -17,7 +17,7 @@ import { clearOnCommit } from "./adopt-hook.ts";
 import type { Context } from "./context.ts";
 import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
-import { dataObject, Session, type SessionState } from "./session.ts";
+import { Session, stateOfRecord, type SessionState } from "./session.ts";
 import type { SessionRecord } from "./store.ts";
 
 /** How many renewals of an adopted id are followed before giving up (renewal.ts follows as many). */
@@ -97,12 +97,7 @@ export async function joinAdopted<Data extends object>(
       // Unknown after a renewal: this request cannot seal a ticket for the successor.
       sid: followed ? undefined : sid,
       handle: end.handle,
-      record: end.record,
-      data: dataObject(end.record.data),
-      userId: end.record.userId,
-      readUserId: end.record.userId,
-      idleMs: end.record.idleTimeout,
-      absoluteMs: end.record.absoluteExpiresAt - end.record.createdAt,
+      ...stateOfRecord(end.record),
       snapshotStale: ctx.config.cookieCacheMs > 0,
       ...(!followed && { issuedAt: end.record.createdAt }),
     },

@@ -12,7 +12,7 @@ import { SessionError } from "./errors.ts";
 import type { InvalidReason } from "./events.ts";
 import { isSessionRecord } from "./record.ts";
 import { readRetired } from "./renewal.ts";
-import { dataObject, Session } from "./session.ts";
+import { Session, stateOfRecord } from "./session.ts";
 import { handleOf } from "./session-id.ts";
 import { openTicket, type Snapshot } from "./ticket.ts";
 
@@ -143,12 +143,7 @@ async function readFromStore<Data extends object>(ctx: Context, source: CookieSo
       sid: entry.sid,
       handle,
       kid: entry.kid,
-      record,
-      data: dataObject(record.data),
-      userId: record.userId,
-      readUserId: record.userId,
-      idleMs: record.idleTimeout,
-      absoluteMs: record.absoluteExpiresAt - record.createdAt,
+      ...stateOfRecord(record),
       snapshotStale: config.cookieCacheMs > 0,
       issuedAt: entry.issuedAt,
     }),

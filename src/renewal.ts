@@ -25,7 +25,7 @@
 import { anonymous } from "./anonymous.ts";
 import type { Context } from "./context.ts";
 import { followChain } from "./retired-chain.ts";
-import { dataObject, Session, type SessionState } from "./session.ts";
+import { Session, stateOfRecord, type SessionState } from "./session.ts";
 import { drawId } from "./session-id.ts";
 import type { SessionRecord } from "./store.ts";
 import type { OpenedEntry } from "./ticket-cache.ts";
@@ -87,12 +87,7 @@ export async function readRetired<Data extends object>(
         sid: undefined,
         handle,
         kid: entry.kid,
-        record,
-        data: dataObject(record.data),
-        userId: record.userId,
-        readUserId: record.userId,
-        idleMs: record.idleTimeout,
-        absoluteMs: record.absoluteExpiresAt - record.createdAt,
+        ...stateOfRecord(record),
       }),
     );
   }

@@ -98,6 +98,18 @@ export function dataObject(from?: Record<string, unknown>): Record<string, unkno
   return { ...from };
 }
 
+/** What a request's state takes from a stored record: the record, a copy of its data, its user and timeouts. */
+export function stateOfRecord(record: SessionRecord): Pick<SessionState, "record" | "data" | "userId" | "readUserId" | "idleMs" | "absoluteMs"> {
+  return {
+    record,
+    data: dataObject(record.data),
+    userId: record.userId,
+    readUserId: record.userId,
+    idleMs: record.idleTimeout,
+    absoluteMs: record.absoluteExpiresAt - record.createdAt,
+  };
+}
+
 /** A key's own value; never one inherited from Object.prototype. */
 function ownValue(data: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(data, key) ? data[key] : undefined;
